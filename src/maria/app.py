@@ -1,0 +1,53 @@
+"""``create_app(settings)``: wiring only: routers, middleware, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from maria import __version__
+from maria.auth.router import router as auth_router
+from maria.auth.transport import CSRF_HEADER
+from maria.config import Settings, load_settings
+from maria.errors import install_error_handlers
+from maria.middleware import BodyLimit
+from maria.ops.router import router as ops_router
+from maria.services import build_services
+from maria.users.router import router as users_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="Maria",
+        version=__version__,
+        description="Accounts, movie lists and watch-together rooms for Kinoway.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (ops_router, auth_router, users_router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", CSRF_HEADER],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,105 @@
+"""The in-memory view of revoked sessions that lets every request skip the database.
+
+A revoked session's access tokens stay in this map until they would have expired anyway.
+Revocations arrive three ways: this instance revoking (at once), the broker (Redis pub/sub:
+milliseconds across instances) and a poll of ``sessions.revoked_at`` (at most
+``poll_interval`` seconds; it also fills the map at start-up and covers instances without
+Redis or a pub/sub message lost in a reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from maria.auth.models import AuthSession
+from maria.backends.broker import Broker
+from maria.db import utcnow
+
+log = logging.getLogger("maria.auth.revocation")
+
+CHANNEL = "maria:revoked"
+
+
+class RevokedSessions:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        broker: Broker,
+        *,
+        token_lifetime: float,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._broker = broker
+        self._lifetime = token_lifetime
+        self._poll_interval = poll_interval
+        self._until: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+        broker.subscribe(CHANNEL, self._on_message)
+
+    def is_revoked(self, sid: str) -> bool:
+        until = self._until.get(sid)
+        return until is not None and until > time.time()
+
+    def _add(self, sid: str, revoked_at: float) -> None:
+        until = revoked_at + self._lifetime
+        if until > self._until.get(sid, 0.0):
+            self._until[sid] = until
+
+    def _on_message(self, message: str) -> None:
+        sid, _, at = message.partition(" ")
+        try:
+            self._add(sid, float(at))
+        except ValueError:
+            log.warning("ignored a malformed revocation message")
+
+    async def revoke(self, sids: Iterable[str], revoked_at: datetime) -> None:
+        """Call after the revocation is committed; every instance refuses the tokens next."""
+        at = revoked_at.timestamp()
+        for sid in sids:
+            self._add(sid, at)
+            await self._broker.publish(CHANNEL, f"{sid} {at}")
+
+    async def _load_since(self, since: datetime) -> None:
+        async with self._sessionmaker() as db:
+            rows = await db.execute(
+                select(AuthSession.id, AuthSession.revoked_at).where(AuthSession.revoked_at >= since)
+            )
+        for sid, revoked_at in rows:
+            self._add(sid, revoked_at.timestamp())
+
+    def _prune(self) -> None:
+        now = time.time()
+        for sid in [s for s, until in self._until.items() if until <= now]:
+            del self._until[sid]
+
+    async def start(self) -> None:
+        started = utcnow()
+        await self._load_since(started - timedelta(seconds=self._lifetime))
+        self._task = asyncio.create_task(self._poll(started), name="maria-revocations")
+
+    async def _poll(self, since: datetime) -> None:
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                started = utcnow()
+                # Overlap the windows so a commit racing the previous poll is not missed.
+                await self._load_since(since - timedelta(seconds=2))
+                since = started
+                self._prune()
+            except Exception as exc:
+                log.warning("revocation poll failed: %s", type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,142 @@
+"""Settings: one typed place, read from ``MARIA_*`` environment variables and ``.env``.
+
+Validated at start so that a misconfigured production instance refuses to boot instead of
+failing on the first request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+log = logging.getLogger("maria.config")
+
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MARIA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    secret_key: SecretStr | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+
+    access_token_ttl: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl: int = Field(default=30 * 86_400, ge=60, le=365 * 86_400)
+    refresh_reuse_grace: float = Field(default=10.0, ge=0, le=300)
+    jwt_issuer: str = "maria"
+    jwt_audience: str = "kinoway"
+    jwt_leeway: int = Field(default=30, ge=0, le=300)
+
+    cookie_secure: bool = False
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    password_hash_threads: int = Field(default=0, ge=0, le=64)
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=8)
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key is None:
+                raise ValueError(
+                    "MARIA_ENV=production requires MARIA_SECRET_KEY "
+                    "(generate one with `maria gen-secret`)"
+                )
+            if len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"MARIA_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in production"
+                )
+        return self
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The HS256 key: the UTF-8 bytes of MARIA_SECRET_KEY, or a generated file's."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return _generated_secret(self.data_dir)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'maria.db').resolve()}"
+
+    @property
+    def hash_threads(self) -> int:
+        return self.password_hash_threads or (os.cpu_count() or 1)
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the plain URLs people paste and pick the async driver for them."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _generated_secret(data_dir: Path) -> bytes:
+    """Read the data dir's secret, creating it atomically (0600) on first use."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".secret.{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_urlsafe(48).encode())
+        try:
+            os.link(tmp, path)  # fails if a concurrent worker won the race: use theirs
+            log.warning(
+                "MARIA_SECRET_KEY is not set: generated a signing secret in %s (mode 0600). "
+                "Set MARIA_SECRET_KEY to share it between hosts.",
+                path,
+            )
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation failures into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,159 @@
+"""One error family rendered as ``{"error": {"code", "message"}}`` everywhere.
+
+Services raise ``ApiError`` subclasses (no HTTP types below the routers); the handlers
+installed by ``install_error_handlers`` turn those, FastAPI's validation errors and
+Starlette's 404/405 into the contract's format. Anything unexpected becomes a bare 500 with
+no detail, logged server-side.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("maria.errors")
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+    message = "Bad request"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        details: Sequence[Any] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.headers = dict(headers or {})
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidCredentials(ApiError):
+    status, code, message = 401, "invalid_credentials", "Invalid email or password"
+
+
+class TokenExpired(ApiError):
+    status, code, message = 401, "token_expired", "The access token has expired"
+
+
+class InvalidToken(ApiError):
+    status, code, message = 401, "invalid_token", "The token is invalid"
+
+
+class NotAuthenticated(ApiError):
+    status, code, message = 401, "not_authenticated", "Authentication required"
+
+
+class Forbidden(ApiError):
+    status, code, message = 403, "forbidden", "Not allowed"
+
+
+class CsrfFailed(ApiError):
+    status, code, message = 403, "csrf_failed", "Missing or wrong X-CSRF-Token header"
+
+
+class NotFound(ApiError):
+    status, code, message = 404, "not_found", "Not found"
+
+
+class Conflict(ApiError):
+    status, code, message = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status, code, message = 413, "payload_too_large", "Request body too large"
+
+
+class ValidationFailed(ApiError):
+    status, code, message = 422, "validation_error", "Invalid request"
+
+
+class RateLimited(ApiError):
+    status, code, message = 429, "rate_limited", "Too many requests, try again later"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(ApiError):
+    status, code, message = 503, "unavailable", "Service unavailable"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_body(code: str, message: str, details: Sequence[Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = list(details)
+    return {"error": error}
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=exc.headers
+    )
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Location, message and type of each problem; never echo the input (it may be a password)."""
+    return [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(
+            error_body("validation_error", "Invalid request", _validation_details(exc)),
+            status_code=422,
+        )
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return JSONResponse(
+            error_body(code, message),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,8 @@
+"""Import every domain's tables so that ``Base.metadata`` knows them all (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    import maria.auth.models
+    import maria.users.models  # noqa: F401

@@ -1,0 +1,31 @@
+"""Operational endpoints for load balancers and orchestrators (no prefix)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from maria.deps import ServicesDep
+from maria.errors import Unavailable
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive and its event loop answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(services: ServicesDep) -> dict[str, str]:
+    """Ready to serve: the database answers within two seconds."""
+    try:
+        async with asyncio.timeout(2):
+            async with services.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception:
+        raise Unavailable("The database is not reachable") from None
+    return {"status": "ready"}

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import assert_error, bearer, register
+
+
+async def test_me_returns_the_signed_in_user(client: httpx.AsyncClient) -> None:
+    session = await register(client, email="Mixed.Case@Example.com", display_name="Ann")
+    response = await client.get("/api/v1/users/me", headers=bearer(session))
+    assert response.status_code == 200
+    me = response.json()
+    assert me == session["user"]
+    assert me["email"] == "mixed.case@example.com"
+    assert set(me) == {"id", "email", "display_name", "avatar_url", "role", "email_verified", "created_at"}
+
+
+async def test_patch_me_changes_display_name_and_is_seen_at_once(client: httpx.AsyncClient) -> None:
+    session = await register(client)
+    await client.get("/api/v1/users/me", headers=bearer(session))  # warm the cache
+    response = await client.patch("/api/v1/users/me", json={"display_name": "  Neo  "}, headers=bearer(session))
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "Neo"
+    assert (await client.get("/api/v1/users/me", headers=bearer(session))).json()["display_name"] == "Neo"
+
+
+async def test_patch_me_bad_input(client: httpx.AsyncClient) -> None:
+    session = await register(client)
+    for body in ({"display_name": ""}, {"display_name": "x" * 101}, {"display_name": 5}, {"role": "admin"}, [1]):
+        assert_error(await client.patch("/api/v1/users/me", json=body, headers=bearer(session)), 422, "validation_error")
+    me = (await client.get("/api/v1/users/me", headers=bearer(session))).json()
+    assert me["display_name"] == "Tester" and me["role"] == "user"
+
+
+async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/api/v1/users/me"), 401, "not_authenticated")
