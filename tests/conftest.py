@@ -157,7 +157,11 @@ async def register(
 ) -> dict[str, Any]:
     """Register a fresh user and return the Session body."""
     email = email or f"user-{secrets.token_hex(4)}@example.com"
-    body = {"email": email, "password": password, "display_name": extra.pop("display_name", "Tester")}
+    body = {
+        "email": email,
+        "password": password,
+        "display_name": extra.pop("display_name", "Tester"),
+    }
     response = await client.post("/api/v1/auth/register", json=body, **extra)
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()

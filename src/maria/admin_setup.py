@@ -26,7 +26,11 @@ async def create_admin(settings: Settings, email: str, display_name: str, passwo
             existing = await users.get_by_email(db, email)
             if existing is None:
                 user = await users.create_user(
-                    db, email=email, password_hash=password_hash, display_name=display_name, role="admin"
+                    db,
+                    email=email,
+                    password_hash=password_hash,
+                    display_name=display_name,
+                    role="admin",
                 )
                 return f"created admin {user.id}"
             await db.execute(

@@ -122,7 +122,11 @@ def error_response(exc: ApiError) -> JSONResponse:
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Location, message and type of each problem; never echo the input (it may be a password)."""
     return [
-        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
         for err in exc.errors()
     ]
 

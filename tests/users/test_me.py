@@ -12,22 +12,44 @@ async def test_me_returns_the_signed_in_user(client: httpx.AsyncClient) -> None:
     me = response.json()
     assert me == session["user"]
     assert me["email"] == "mixed.case@example.com"
-    assert set(me) == {"id", "email", "display_name", "avatar_url", "role", "email_verified", "created_at"}
+    assert set(me) == {
+        "id",
+        "email",
+        "display_name",
+        "avatar_url",
+        "role",
+        "email_verified",
+        "created_at",
+    }
 
 
 async def test_patch_me_changes_display_name_and_is_seen_at_once(client: httpx.AsyncClient) -> None:
     session = await register(client)
     await client.get("/api/v1/users/me", headers=bearer(session))  # warm the cache
-    response = await client.patch("/api/v1/users/me", json={"display_name": "  Neo  "}, headers=bearer(session))
+    response = await client.patch(
+        "/api/v1/users/me", json={"display_name": "  Neo  "}, headers=bearer(session)
+    )
     assert response.status_code == 200
     assert response.json()["display_name"] == "Neo"
-    assert (await client.get("/api/v1/users/me", headers=bearer(session))).json()["display_name"] == "Neo"
+    assert (await client.get("/api/v1/users/me", headers=bearer(session))).json()[
+        "display_name"
+    ] == "Neo"
 
 
 async def test_patch_me_bad_input(client: httpx.AsyncClient) -> None:
     session = await register(client)
-    for body in ({"display_name": ""}, {"display_name": "x" * 101}, {"display_name": 5}, {"role": "admin"}, [1]):
-        assert_error(await client.patch("/api/v1/users/me", json=body, headers=bearer(session)), 422, "validation_error")
+    for body in (
+        {"display_name": ""},
+        {"display_name": "x" * 101},
+        {"display_name": 5},
+        {"role": "admin"},
+        [1],
+    ):
+        assert_error(
+            await client.patch("/api/v1/users/me", json=body, headers=bearer(session)),
+            422,
+            "validation_error",
+        )
     me = (await client.get("/api/v1/users/me", headers=bearer(session))).json()
     assert me["display_name"] == "Tester" and me["role"] == "user"
 

@@ -43,7 +43,12 @@ class PasswordService:
     """argon2id at OWASP's parameters (19 MiB, t=2, p=1) by default."""
 
     def __init__(
-        self, *, memory_kib: int = 19 * 1024, time_cost: int = 2, parallelism: int = 1, threads: int = 2
+        self,
+        *,
+        memory_kib: int = 19 * 1024,
+        time_cost: int = 2,
+        parallelism: int = 1,
+        threads: int = 2,
     ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID

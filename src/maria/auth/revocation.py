@@ -71,10 +71,13 @@ class RevokedSessions:
     async def _load_since(self, since: datetime) -> None:
         async with self._sessionmaker() as db:
             rows = await db.execute(
-                select(AuthSession.id, AuthSession.revoked_at).where(AuthSession.revoked_at >= since)
+                select(AuthSession.id, AuthSession.revoked_at).where(
+                    AuthSession.revoked_at >= since
+                )
             )
         for sid, revoked_at in rows:
-            self._add(sid, revoked_at.timestamp())
+            if revoked_at is not None:
+                self._add(sid, revoked_at.timestamp())
 
     def _prune(self) -> None:
         now = time.time()

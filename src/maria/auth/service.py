@@ -56,7 +56,8 @@ def check_new_password(password: str) -> None:
     problem = password_problem(password)
     if problem is not None:
         raise ValidationFailed(
-            problem, details=[{"loc": ["body", "password"], "msg": problem, "type": "password_policy"}]
+            problem,
+            details=[{"loc": ["body", "password"], "msg": problem, "type": "password_policy"}],
         )
 
 
@@ -162,7 +163,9 @@ class AuthService:
         await self.guard.check_login(email, client.ip)
         async with self._sessionmaker() as db:
             user = await users.get_by_email(db, email)
-        ok, needs_rehash = await self.passwords.verify(user.password_hash if user else None, password)
+        ok, needs_rehash = await self.passwords.verify(
+            user.password_hash if user else None, password
+        )
         if not ok or user is None:
             await self.guard.login_failed(email, client.ip)
             raise InvalidCredentials()
@@ -172,7 +175,9 @@ class AuthService:
         if needs_rehash:
             new_hash = await self.passwords.hash(password)
             async with self._sessionmaker() as db, db.begin():
-                await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
+                await db.execute(
+                    update(User).where(User.id == user.id).values(password_hash=new_hash)
+                )
         return user
 
     async def login(self, *, email: str, password: str, client: Client) -> IssuedTokens:
@@ -297,6 +302,11 @@ class AuthService:
 
 def _parse_refresh(token: str) -> tuple[str, int]:
     parts = token.split(".")
-    if len(parts) != 3 or len(token) > 200 or not (parts[1].isascii() and parts[1].isdigit()) or len(parts[1]) > 9:
+    if (
+        len(parts) != 3
+        or len(token) > 200
+        or not (parts[1].isascii() and parts[1].isdigit())
+        or len(parts[1]) > 9
+    ):
         raise InvalidToken("Unknown refresh token")
     return parts[0], int(parts[1])

@@ -19,9 +19,10 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from maria.errors import InvalidToken, TokenExpired
 
@@ -100,7 +101,7 @@ class TokenCodec:
     def issue(
         self, *, sub: str, sid: str, role: str, jti: str, iat: int, ttl: int
     ) -> tuple[str, int]:
-        """Return ``(token, exp)``; every argument is given so the same call gives the same token."""
+        """Return ``(token, exp)``; the same arguments always give the same token."""
         exp = iat + ttl
         payload = {
             "sub": sub,
@@ -177,8 +178,11 @@ class TokenCodec:
         )
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A finite JSON number (booleans, NaN and infinities are not NumericDates)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _load_object(segment: str) -> dict[str, Any]:

@@ -74,5 +74,9 @@ def set_session_cookies(response: Response, issued: IssuedTokens, settings: Sett
 def clear_session_cookies(response: Response, settings: Settings) -> None:
     for name, path in ((ACCESS_COOKIE, "/"), (REFRESH_COOKIE, REFRESH_PATH), (CSRF_COOKIE, "/")):
         response.delete_cookie(
-            name, path=path, secure=settings.cookie_secure, httponly=name != CSRF_COOKIE, samesite="lax"
+            name,
+            path=path,
+            secure=settings.cookie_secure,
+            httponly=name != CSRF_COOKIE,
+            samesite="lax",
         )

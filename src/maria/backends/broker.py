@@ -101,7 +101,9 @@ class RedisBroker(_Handlers):
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                log.warning("redis pub/sub lost (%s); reconnecting in %.1fs", type(exc).__name__, delay)
+                log.warning(
+                    "redis pub/sub lost (%s); reconnecting in %.1fs", type(exc).__name__, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 first = False

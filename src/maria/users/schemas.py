@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from typing_extensions import Annotated
 
 from maria.users.service import UserView
 
@@ -29,7 +28,7 @@ class UserOut(BaseModel):
             email=user.email,
             display_name=user.display_name,
             avatar_url=user.avatar_url,
-            role=user.role,  # type: ignore[arg-type]
+            role=user.role,
             email_verified=user.email_verified,
             created_at=user.created_at,
         )

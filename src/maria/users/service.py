@@ -61,7 +61,9 @@ class UserView:
 
 
 async def get_by_email(db: AsyncSession, email: str) -> User | None:
-    return (await db.execute(select(User).where(User.email == normalize_email(email)))).scalar_one_or_none()
+    return (
+        await db.execute(select(User).where(User.email == normalize_email(email)))
+    ).scalar_one_or_none()
 
 
 async def create_user(
@@ -154,7 +156,9 @@ async def count_users(db: AsyncSession) -> int:
     return int((await db.execute(select(func.count()).select_from(User))).scalar_one())
 
 
-async def update_profile(db: AsyncSession, user_id: str, *, display_name: str | None) -> User | None:
+async def update_profile(
+    db: AsyncSession, user_id: str, *, display_name: str | None
+) -> User | None:
     user = await db.get(User, user_id)
     if user is None:
         return None
