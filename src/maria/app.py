@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from maria import __version__
+from maria.admin.router import router as admin_router
 from maria.auth.router import router as auth_router
 from maria.auth.transport import CSRF_HEADER
 from maria.config import Settings, load_settings
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (ops_router, auth_router, users_router):
+    for router in (ops_router, auth_router, users_router, admin_router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(
