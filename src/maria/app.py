@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from maria import __version__
 from maria.admin.router import router as admin_router
+from maria.auth.gate import TokenGate
 from maria.auth.router import router as auth_router
 from maria.auth.transport import CSRF_HEADER
 from maria.config import Settings, load_settings
@@ -40,8 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (ops_router, auth_router, users_router, admin_router):
+    # Starlette matches routes in order: the hottest paths first.
+    for router in (users_router, auth_router, admin_router, ops_router):
         app.include_router(router)
+    app.add_middleware(TokenGate)  # inside CORS, so its 401s carry CORS headers
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

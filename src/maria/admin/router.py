@@ -14,7 +14,7 @@ from maria.errors import Forbidden
 from maria.users.service import UserView
 
 
-def require_admin(claims: ClaimsDep) -> AccessClaims:
+async def require_admin(claims: ClaimsDep) -> AccessClaims:
     # The role claim is current: changing a role ends the user's sessions.
     if claims.role != "admin":
         raise Forbidden("Admins only")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import lru_cache
 
-from maria.deps import ClaimsDep, ServicesDep
+from fastapi import APIRouter, Request, Response
+
+from maria.deps import ClaimsDep, ServicesDep, services_of
 from maria.errors import InvalidToken
+from maria.services import Services
 from maria.users import service
 from maria.users.schemas import UserOut, UserPatch
 from maria.users.service import UserView
@@ -13,16 +16,23 @@ from maria.users.service import UserView
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-async def _me(claims_sub: str, services: ServicesDep) -> UserView:
+async def _me(claims_sub: str, services: Services) -> UserView:
     user = await services.users.get(claims_sub)
     if user is None or user.disabled:
         raise InvalidToken("The account no longer exists")
     return user
 
 
-@router.get("/me", response_model=UserOut)
-async def get_me(claims: ClaimsDep, services: ServicesDep) -> UserOut:
-    return UserOut.of(await _me(claims.sub, services))
+@lru_cache(maxsize=4096)
+def _user_json(user: UserView) -> bytes:
+    """Views are immutable and replaced on change, so their JSON can be kept with them."""
+    return UserOut.of(user).model_dump_json().encode()
+
+
+@router.get("/me", response_model=UserOut, response_class=Response)
+async def get_me(request: Request, claims: ClaimsDep) -> Response:
+    user = await _me(claims.sub, services_of(request))
+    return Response(_user_json(user), media_type="application/json")
 
 
 @router.patch("/me", response_model=UserOut)
