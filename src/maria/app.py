@@ -16,6 +16,7 @@ from maria.auth.transport import CSRF_HEADER
 from maria.config import Settings, load_settings
 from maria.errors import install_error_handlers
 from maria.middleware import BodyLimit
+from maria.ops.metrics import HttpMetrics
 from maria.ops.router import router as ops_router
 from maria.services import build_services
 from maria.users.router import router as users_router
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", CSRF_HEADER],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics)
     return app

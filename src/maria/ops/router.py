@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from maria.deps import ServicesDep
 from maria.errors import Unavailable
+from maria.ops.metrics import render
 
 router = APIRouter(tags=["ops"])
 
@@ -17,6 +18,13 @@ router = APIRouter(tags=["ops"])
 async def healthz() -> dict[str, str]:
     """The process is alive and its event loop answers."""
     return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    """Prometheus text exposition."""
+    body, content_type = render()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/readyz")
