@@ -8,18 +8,51 @@ import getpass
 import logging
 import secrets
 import sys
+from pathlib import Path
 
 from maria.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("maria")
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+class CliError(Exception):
+    """A failure the user can fix; printed as one line, without a traceback."""
+
+
+def _upgrade(settings: Settings, revision: str = "head") -> None:
+    """Apply migrations, turning an unreachable database into a one-line CliError."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError
 
     from maria.migrate import upgrade
 
-    upgrade(settings.resolved_database_url)
+    try:
+        url = settings.resolved_database_url
+    except OSError as exc:
+        raise CliError(f"cannot create the data directory {settings.data_dir}: {exc}") from None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise CliError("MARIA_DATABASE_URL is not a database URL") from None
+    shown = parsed.render_as_string(hide_password=True)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        # Say so plainly (aiosqlite's failure here also races its worker thread's output).
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise CliError(f"cannot open the SQLite database {database}: no directory {folder}")
+    try:
+        upgrade(url, revision)
+    except (OSError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        detail = reason[0] if reason else type(exc).__name__
+        raise CliError(f"cannot reach the database at {shown}: {detail}") from None
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _upgrade(settings)
     _ = settings.secret  # create the generated secret once, before workers race for it
     uvicorn.run(
         "maria.asgi:app",
@@ -36,9 +69,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from maria.migrate import upgrade
-
-    upgrade(settings.resolved_database_url, args.revision)
+    _upgrade(settings, args.revision)
     print(f"database at {args.revision}")
     return 0
 
@@ -46,7 +77,6 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from maria.admin_setup import create_admin
     from maria.auth.passwords import password_problem
-    from maria.migrate import upgrade
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     if password is None:
@@ -58,7 +88,7 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    upgrade(settings.resolved_database_url)
+    _upgrade(settings)
     outcome = asyncio.run(create_admin(settings, args.email, args.display_name, password))
     print(outcome)
     return 0
@@ -106,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"maria: {exc}", file=sys.stderr)
         return 2
-    return int(args.func(settings, args))
+    try:
+        return int(args.func(settings, args))
+    except CliError as exc:
+        print(f"maria: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: object) -> object:
+        # ``MARIA_SECRET_KEY=`` (a blank line in a .env template) must not sign with b"".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         if self.env == "production":
@@ -134,8 +142,15 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_describe(err["loc"], err["msg"]) for err in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _describe(loc: tuple[int | str, ...], msg: str) -> str:
+    """One problem in the words of the environment: ``MARIA_ACCESS_TOKEN_TTL: ...``."""
+    msg = msg.removeprefix("Value error, ")
+    if not loc:
+        return msg  # a cross-field rule; its message names the variables itself
+    name = "MARIA_" + str(loc[0]).upper()
+    rest = "".join(f"[{part}]" for part in loc[1:])
+    return f"{name}{rest}: {msg}"
