@@ -138,6 +138,30 @@ async def test_readyz_is_503_while_the_database_is_unreachable(
         await proxy.stop()
 
 
+async def test_starts_without_its_database_and_becomes_ready_when_it_returns(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    real = make_url(postgres_database)
+    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432)  # not started: down
+    try:
+        url = real.set(port=proxy.port).render_as_string(hide_password=False)
+        async with serve(make_settings(url, tmp_path)) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert_error(await client.get("/readyz"), 503, "unavailable")
+
+            await proxy.start()
+            for _ in range(50):  # the revocation poll loads within about a second
+                response = await client.get("/readyz")
+                if response.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert response.status_code == 200, response.text
+            session = await register(client)
+            assert session["user"]["email"].endswith("@example.com")
+    finally:
+        await proxy.stop()
+
+
 # -- OpenAPI and Swagger UI -----------------------------------------------------------
 
 

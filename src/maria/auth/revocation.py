@@ -43,6 +43,7 @@ class RevokedSessions:
         self._poll_interval = poll_interval
         self._until: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
+        self.loaded = False
         broker.subscribe(CHANNEL, self._on_message)
 
     def is_revoked(self, sid: str) -> bool:
@@ -85,9 +86,16 @@ class RevokedSessions:
             del self._until[sid]
 
     async def start(self) -> None:
+        """Load recent revocations; if the database is away, serve anyway and keep trying
+        (``loaded`` stays False, so /readyz answers 503 until the first load succeeds)."""
         started = utcnow()
-        await self._load_since(started - timedelta(seconds=self._lifetime))
-        self._task = asyncio.create_task(self._poll(started), name="maria-revocations")
+        since = started - timedelta(seconds=self._lifetime)
+        try:
+            await self._load_since(since)
+            self.loaded, since = True, started
+        except Exception as exc:
+            log.warning("revocations not loaded at start (%s); retrying", type(exc).__name__)
+        self._task = asyncio.create_task(self._poll(since), name="maria-revocations")
 
     async def _poll(self, since: datetime) -> None:
         while True:
@@ -96,7 +104,7 @@ class RevokedSessions:
                 started = utcnow()
                 # Overlap the windows so a commit racing the previous poll is not missed.
                 await self._load_since(since - timedelta(seconds=2))
-                since = started
+                self.loaded, since = True, started
                 self._prune()
             except Exception as exc:
                 log.warning("revocation poll failed: %s", type(exc).__name__)

@@ -29,11 +29,14 @@ async def metrics() -> Response:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> dict[str, str]:
-    """Ready to serve: the database answers within two seconds."""
+    """Ready to serve: the database answers within two seconds and the revoked-session
+    list has been loaded from it (before that, a logged-out token might pass)."""
     try:
         async with asyncio.timeout(2):
             async with services.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception:
         raise Unavailable("The database is not reachable") from None
+    if not services.auth.revoked.loaded:
+        raise Unavailable("Revoked sessions not loaded yet")
     return {"status": "ready"}
