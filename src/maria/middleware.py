@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maria.errors import PayloadTooLarge, error_response
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a body without Content-Length outgrows the limit.
+
+    A Starlette ``HTTPException`` on purpose: FastAPI turns any other exception met while
+    reading the body into 400 "error parsing the body", but re-raises this one, and the
+    error handlers render it as 413 ``payload_too_large``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, PayloadTooLarge.message)
 
 
 class BodyLimit:
@@ -32,7 +45,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge()
+                    raise BodyTooLarge()
             return message
 
         await self.app(scope, limited_receive, send)

@@ -120,15 +120,15 @@ class TokenCodec:
         """Check shape and signature; return the header and payload segments."""
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("Token too large")
+        if not token.isascii():
+            # Also keeps compare_digest below from raising TypeError on non-ASCII text (a
+            # header byte such as 0xFF arrives as a latin-1 character).
+            raise InvalidToken("Malformed token")
         parts = token.split(".")
         if len(parts) != 3:
             raise InvalidToken("Malformed token")
         header_seg, payload_seg, signature_seg = parts
-        try:
-            signing_input = f"{header_seg}.{payload_seg}"
-            expected = self.sign(signing_input)
-        except UnicodeEncodeError:
-            raise InvalidToken("Malformed token") from None
+        expected = self.sign(f"{header_seg}.{payload_seg}")
         if not hmac.compare_digest(expected, signature_seg):
             raise InvalidToken("Bad token signature")
         return header_seg, payload_seg
