@@ -610,16 +610,6 @@ async def test_wrong_method_is_405_in_contract_format(
 # -- NUL characters: fine for SQLite, refused by Postgres' text type ---------------------------
 
 
-def xfail_on_postgres(request: pytest.FixtureRequest, reason: str) -> None:
-    if request.node.callspec.params.get("database_url") == "postgres":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-NUL_BUG = (
-    "a NUL character in a text field reaches asyncpg, which raises "
-    "CharacterNotInRepertoireError: unhandled, 500 (bug outside this test's files)"
-)
-
 NUL_CASES = [
     Case(
         "login-email",
@@ -648,18 +638,12 @@ NUL_CASES = [
 
 @pytest.mark.parametrize("case", NUL_CASES, ids=[c.id for c in NUL_CASES])
 async def test_nul_character_is_not_a_500(
-    request: pytest.FixtureRequest, client: httpx.AsyncClient, session: dict[str, Any], case: Case
+    client: httpx.AsyncClient, session: dict[str, Any], case: Case
 ) -> None:
-    xfail_on_postgres(request, NUL_BUG)
     response = await send(client, case, bearer(session) if case.auth else {})
     assert_contract_4xx(response, case.allowed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="display_name accepts control characters such as NUL: stored on SQLite (201/200), "
-    "500 on Postgres; DisplayName in users/schemas.py should refuse them (422)",
-)
 @pytest.mark.parametrize("where", ["register", "patch"])
 async def test_nul_in_display_name_is_refused(
     client: httpx.AsyncClient, session: dict[str, Any], where: str

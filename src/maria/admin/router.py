@@ -11,6 +11,7 @@ from maria.admin.schemas import AdminUserOut, AdminUserPage, AdminUserPatch
 from maria.auth.tokens import AccessClaims
 from maria.deps import ClaimsDep, ServicesDep
 from maria.errors import Forbidden
+from maria.fields import ID_PATTERN, PlainText
 from maria.users.service import UserView
 
 
@@ -22,13 +23,13 @@ async def require_admin(claims: ClaimsDep) -> AccessClaims:
 
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
-UserId = Annotated[str, Path(max_length=64)]
+UserId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.get("/users", response_model=AdminUserPage)
 async def list_users(
     services: ServicesDep,
-    query: Annotated[str | None, Query(max_length=320)] = None,
+    query: Annotated[PlainText | None, Query(max_length=320)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AdminUserPage:

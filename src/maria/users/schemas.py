@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from maria.fields import PlainText
 from maria.users.service import UserView
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[
+    PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
 
 
 class UserOut(BaseModel):
