@@ -225,3 +225,14 @@ async def test_swagger_authorize_flow_through_the_token_endpoint(
 
     wrong = {**form, "password": "not the password"}
     assert_error(await client.post("/api/v1/auth/token", data=wrong), 401, "invalid_credentials")
+
+
+async def test_openapi_documents_the_error_shape(sqlite_client: httpx.AsyncClient) -> None:
+    schema = (await sqlite_client.get("/openapi.json")).json()
+    error = schema["components"]["schemas"]["ErrorOut"]
+    assert error["properties"]["error"]["$ref"].endswith("/ErrorDetail")
+    me = schema["paths"]["/api/v1/users/me"]["get"]["responses"]
+    assert me["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/UserOut")
+    for status in ("4XX", "422"):
+        assert me[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert "HTTPValidationError" not in schema["components"]["schemas"]

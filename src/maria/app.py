@@ -14,7 +14,7 @@ from maria.auth.gate import TokenGate
 from maria.auth.router import router as auth_router
 from maria.auth.transport import CSRF_HEADER
 from maria.config import Settings, load_settings
-from maria.errors import install_error_handlers
+from maria.errors import ERROR_RESPONSES, install_error_handlers
 from maria.middleware import BodyLimit
 from maria.ops.metrics import HttpMetrics
 from maria.ops.router import router as ops_router
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Accounts, movie lists and watch-together rooms for Kinoway.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
     # Starlette matches routes in order: the hottest paths first.

@@ -15,9 +15,28 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("maria.errors")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_token"])
+    message: str
+    details: list[Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every 4xx/5xx answer."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "Refused; `error.code` says why"},
+    422: {"model": ErrorOut, "description": "Invalid request (`validation_error`)"},
+}
 
 
 class ApiError(Exception):

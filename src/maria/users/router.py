@@ -29,7 +29,7 @@ def _user_json(user: UserView) -> bytes:
     return UserOut.of(user).model_dump_json().encode()
 
 
-@router.get("/me", response_model=UserOut, response_class=Response)
+@router.get("/me", response_model=UserOut)
 async def get_me(request: Request, claims: ClaimsDep) -> Response:
     user = await _me(claims.sub, services_of(request))
     return Response(_user_json(user), media_type="application/json")
