@@ -236,3 +236,36 @@ async def test_openapi_documents_the_error_shape(sqlite_client: httpx.AsyncClien
     for status in ("4XX", "422"):
         assert me[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+async def test_requests_during_a_database_outage_get_503_then_recover(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    real = make_url(postgres_database)
+    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
+    await proxy.start()
+    try:
+        url = real.set(port=proxy.port).render_as_string(hide_password=False)
+        async with serve(make_settings(url, tmp_path)) as client:
+            session = await register(client)  # the pool now holds live connections
+            auth = {"Authorization": f"Bearer {session['access_token']}"}
+            assert (await client.get("/api/v1/users/me", headers=auth)).status_code == 200
+            await proxy.stop()
+            login = {"email": session["user"]["email"], "password": PASSWORD}
+            response = await client.post("/api/v1/auth/login", json=login)
+            assert_error(response, 503, "unavailable")
+            assert response.headers["retry-after"] == "1"
+            # The token check and the cached profile need no database: still served.
+            assert (await client.get("/api/v1/users/me", headers=auth)).status_code == 200
+
+            await proxy.start()
+            statuses = []
+            for _ in range(5):  # dead pooled connections are dropped as they fail
+                response = await client.post("/api/v1/auth/login", json=login)
+                statuses.append(response.status_code)
+                if response.status_code == 200:
+                    break
+            assert statuses[-1] == 200, statuses
+            assert set(statuses) <= {200, 503}, statuses
+    finally:
+        await proxy.stop()

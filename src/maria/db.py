@@ -71,9 +71,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         return engine
+    # No pre-ping (a round trip per checkout): a connection that died with the server fails
+    # its request with 503 ``unavailable`` (errors.py) and is dropped from the pool.
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("maria.errors")
@@ -172,6 +173,19 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    async def on_database_away(_: Request, exc: Exception) -> JSONResponse:
+        """Lost or refused database connections are an outage (503), not a bug (500)."""
+        if isinstance(exc, DBAPIError):
+            if not exc.connection_invalidated and not isinstance(
+                exc, OperationalError | InterfaceError
+            ):
+                return await on_unexpected(_, exc)
+            exc = exc.orig or exc
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            Unavailable("The database is unavailable", headers={"Retry-After": "1"})
+        )
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
         return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
@@ -179,4 +193,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(DBAPIError, on_database_away)
+    app.add_exception_handler(ConnectionError, on_database_away)
     app.add_exception_handler(Exception, on_unexpected)

@@ -22,5 +22,6 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+NoControl = AfterValidator(_no_control_characters)
+PlainText = Annotated[str, NoControl]
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]

@@ -48,24 +48,34 @@ class LoginGuard:
         return f"lf:pair:{account}:{ip}", f"lf:acct:{account}", f"lf:ip:{ip}"
 
     async def check_login(self, email: str, ip: str) -> None:
-        """Raise ``RateLimited`` if this pair may not try now."""
+        """Count this attempt, or raise ``RateLimited`` if this pair may not try now.
+
+        The attempt is counted against its pair and its IP *before* the password is checked,
+        as if it would fail, so that guesses sent in parallel cannot all pass a check made
+        before any of them failed; ``login_succeeded`` takes a success back out.
+        """
         lim = self.limits
-        (pair, pair_ttl), (account, account_ttl), (by_ip, ip_ttl) = await self._counters.peek(
-            *self._keys(email, ip)
-        )
-        if pair >= lim.pair_failures:
-            raise RateLimited(pair_ttl)
-        if by_ip >= lim.ip_failures:
+        pair_key, account_key, ip_key = self._keys(email, ip)
+        (account, account_ttl), (by_ip, ip_ttl) = await self._counters.peek(account_key, ip_key)
+        if by_ip >= lim.ip_failures:  # blocked already: don't count against the pair too
             raise RateLimited(ip_ttl)
-        if account >= lim.account_hot_failures and pair > 0:
+        pair, pair_ttl = await self._counters.hit(pair_key, lim.window)
+        if pair > lim.pair_failures:
+            raise RateLimited(pair_ttl)
+        if account >= lim.account_hot_failures and pair > 1:  # failed (or is trying) before
             raise RateLimited(min(pair_ttl, account_ttl))
+        by_ip, ip_ttl = await self._counters.hit(ip_key, lim.window)
+        if by_ip > lim.ip_failures:
+            raise RateLimited(ip_ttl)
 
     async def login_failed(self, email: str, ip: str) -> None:
-        for key in self._keys(email, ip):
-            await self._counters.hit(key, self.limits.window)
+        """After ``check_login``: the pair and IP counts already hold this failure."""
+        await self._counters.hit(self._keys(email, ip)[1], self.limits.window)
 
     async def login_succeeded(self, email: str, ip: str) -> None:
-        await self._counters.reset(self._keys(email, ip)[0])
+        pair_key, _, ip_key = self._keys(email, ip)
+        await self._counters.reset(pair_key)
+        await self._counters.undo(ip_key)
 
     async def _per_ip(self, kind: str, ip: str, limit: int, window: int) -> None:
         count, ttl = await self._counters.hit(f"{kind}:{ip}", window)

@@ -24,7 +24,7 @@ from maria.auth.transport import (
     set_session_cookies,
 )
 from maria.deps import ClaimsDep, ClientDep, ServicesDep
-from maria.errors import InvalidToken, NotAuthenticated, NotFound
+from maria.errors import InvalidToken, NotAuthenticated, NotFound, error_response
 from maria.users.schemas import UserOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -83,7 +83,7 @@ async def refresh(
     services: ServicesDep,
     client: ClientDep,
     body: Annotated[RefreshIn | None, Body()] = None,
-) -> SessionOut:
+) -> SessionOut | Response:
     """Rotate the refresh token given in the body, or in the refresh cookie (with CSRF)."""
     token = body.refresh_token if body is not None else None
     from_cookie = token is None
@@ -95,10 +95,14 @@ async def refresh(
     assert token is not None
     try:
         issued = await services.auth.refresh(token, client)
-    except InvalidToken:
-        if from_cookie:
-            clear_session_cookies(response, services.settings)
-        raise
+    except InvalidToken as exc:
+        if not from_cookie:
+            raise
+        # A raised error would drop ``response``'s headers: answer here to clear the dead
+        # cookies, so the browser stops sending them.
+        refused = error_response(exc)
+        clear_session_cookies(refused, services.settings)
+        return refused
     set_session_cookies(response, issued, services.settings)
     return _session_out(issued)
 

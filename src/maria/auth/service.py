@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,8 +162,10 @@ class AuthService:
         """Check a password under the login limits; same answer and time for any failure."""
         email = users.normalize_email(email)
         await self.guard.check_login(email, client.ip)
-        async with self._sessionmaker() as db:
-            user = await users.get_by_email(db, email)
+        user: User | None = None
+        if "\x00" not in email:  # no account has one, and Postgres refuses NUL in text
+            async with self._sessionmaker() as db:
+                user = await users.get_by_email(db, email)
         ok, needs_rehash = await self.passwords.verify(
             user.password_hash if user else None, password
         )
@@ -292,6 +295,8 @@ class AuthService:
 
     async def end_session(self, user_id: str, sid: str) -> bool:
         """Revoke one of the user's own sessions; False if it is not theirs or not live."""
+        if _SESSION_ID.fullmatch(sid) is None:  # never issued; keeps NUL & co. off the database
+            return False
         async with self._sessionmaker() as db:
             session = await db.get(AuthSession, sid)
         if session is None or session.user_id != user_id or session.revoked_at is not None:
@@ -300,13 +305,15 @@ class AuthService:
         return True
 
 
+# Exactly what ``_refresh_token`` makes: a UUID session id, a generation, a 43-character
+# base64url HMAC-SHA256. Anything else is refused before it reaches the database (a NUL byte
+# is an error in Postgres) or ``hmac.compare_digest`` (a TypeError on non-ASCII text).
+_SESSION_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+_REFRESH_SHAPE = re.compile(rf"{_SESSION_ID.pattern}\.(0|[1-9][0-9]{{0,8}})\.[A-Za-z0-9_-]{{43}}")
+
+
 def _parse_refresh(token: str) -> tuple[str, int]:
-    parts = token.split(".")
-    if (
-        len(parts) != 3
-        or len(token) > 200
-        or not (parts[1].isascii() and parts[1].isdigit())
-        or len(parts[1]) > 9
-    ):
+    match = _REFRESH_SHAPE.fullmatch(token)
+    if match is None:
         raise InvalidToken("Unknown refresh token")
-    return parts[0], int(parts[1])
+    return token[:36], int(match.group(1))

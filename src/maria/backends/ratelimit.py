@@ -17,6 +17,9 @@ class Counters(Protocol):
 
     async def reset(self, key: str) -> None: ...
 
+    async def undo(self, key: str) -> None:
+        """Take one count back out of a live window (never below zero, never creating one)."""
+
     async def close(self) -> None: ...
 
 
@@ -56,6 +59,15 @@ class MemoryCounters:
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
+    async def undo(self, key: str) -> None:
+        entry = self._live(key, time.monotonic())
+        if entry is None:
+            return
+        if entry[0] <= 1:
+            del self._windows[key]
+        else:
+            self._windows[key] = (entry[0] - 1, entry[1])
+
     def _sweep(self, now: float) -> None:
         for key in [k for k, (_, resets) in self._windows.items() if resets <= now]:
             del self._windows[key]
@@ -66,12 +78,23 @@ class MemoryCounters:
         self._windows.clear()
 
 
+# Decrement a live counter atomically; an expired key stays absent (a plain DECR would create
+# it at -1 with no expiry), and a count reaching zero is removed.
+_UNDO = """
+local count = tonumber(redis.call('GET', KEYS[1]))
+if count == nil then return 0 end
+if count <= 1 then redis.call('DEL', KEYS[1]) return 0 end
+return redis.call('DECR', KEYS[1])
+"""
+
+
 class RedisCounters:
     """INCR + EXPIRE NX in one round trip; every instance sees the same counts."""
 
     def __init__(self, redis: Redis, prefix: str = "maria:rl:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._undo = redis.register_script(_UNDO)
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         name = self._prefix + key
@@ -95,6 +118,9 @@ class RedisCounters:
 
     async def reset(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
+
+    async def undo(self, key: str) -> None:
+        await self._undo(keys=[self._prefix + key])
 
     async def close(self) -> None:
         return None

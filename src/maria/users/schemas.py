@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from maria.fields import PlainText
+from maria.fields import NoControl
 from maria.users.service import UserView
 
 DisplayName = Annotated[
-    PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoControl
 ]
 
 

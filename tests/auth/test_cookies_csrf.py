@@ -1,0 +1,223 @@
+"""Browser transport: HttpOnly session cookies and double-submit CSRF for unsafe methods."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from maria.app import create_app
+from tests.conftest import PASSWORD, assert_error, bearer, make_settings, register
+
+LOGIN = "/api/v1/auth/login"
+LOGOUT = "/api/v1/auth/logout"
+REFRESH = "/api/v1/auth/refresh"
+ME = "/api/v1/users/me"
+COOKIES = ("maria_access", "maria_refresh", "maria_csrf")
+
+
+def set_cookies(response: httpx.Response) -> dict[str, dict[str, str | bool]]:
+    """Each Set-Cookie header as {"value": ..., "<attribute lower-cased>": value or True}."""
+    out: dict[str, dict[str, str | bool]] = {}
+    for header in response.headers.get_list("set-cookie"):
+        first, *attrs = (part.strip() for part in header.split(";"))
+        name, _, value = first.partition("=")
+        cookie: dict[str, str | bool] = {"value": value}
+        for attr in attrs:
+            key, eq, val = attr.partition("=")
+            cookie[key.lower()] = val if eq else True
+        out[name] = cookie
+    return out
+
+
+@asynccontextmanager
+async def running(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
+    app = create_app(make_settings(database_url, tmp_path, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+async def signed_in(client: httpx.AsyncClient) -> tuple[dict[str, Any], httpx.Response]:
+    session = await register(client, email="cookie@example.com")
+    client.cookies.clear()
+    response = await client.post(LOGIN, json={"email": "cookie@example.com", "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return session, response
+
+
+# -- what login sets --------------------------------------------------------------------
+
+
+async def test_login_sets_the_session_cookies(client: httpx.AsyncClient) -> None:
+    _, response = await signed_in(client)
+    body = response.json()
+    cookies = set_cookies(response)
+    assert set(cookies) == set(COOKIES)
+    access, refresh, csrf = (cookies[name] for name in COOKIES)
+
+    assert access["value"] == body["access_token"]
+    assert refresh["value"] == body["refresh_token"]
+    assert access.get("httponly") is True
+    assert refresh.get("httponly") is True
+    assert "httponly" not in csrf  # JavaScript must read it to echo it
+    assert refresh["path"] == "/api/v1/auth"  # never sent outside the auth endpoints
+    assert access["path"] == "/" and csrf["path"] == "/"
+    for cookie in cookies.values():
+        assert str(cookie["samesite"]).lower() == "lax"
+        assert "secure" not in cookie  # cookie_secure defaults to False (plain-http dev)
+    assert int(str(access["max-age"])) == 900
+    assert int(str(refresh["max-age"])) == 30 * 86_400
+    # The CSRF token is random per sign-in and unguessable.
+    assert len(str(csrf["value"])) >= 32
+    again = await client.post(LOGIN, json={"email": "cookie@example.com", "password": PASSWORD})
+    assert set_cookies(again)["maria_csrf"]["value"] != csrf["value"]
+
+
+async def test_register_and_refresh_set_the_cookies_too(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "reg@example.com", "password": PASSWORD, "display_name": "R"},
+    )
+    assert set(set_cookies(response)) == set(COOKIES)
+    refreshed = await client.post(REFRESH, json={"refresh_token": response.json()["refresh_token"]})
+    cookies = set_cookies(refreshed)
+    assert set(cookies) == set(COOKIES)
+    assert cookies["maria_refresh"]["value"] == refreshed.json()["refresh_token"]
+    assert cookies["maria_refresh"]["path"] == "/api/v1/auth"
+
+
+async def test_cookies_are_secure_when_configured(database_url: str, tmp_path: Path) -> None:
+    async with running(database_url, tmp_path, cookie_secure=True) as client:
+        response = await client.post(
+            "/api/v1/auth/register",
+            json={"email": "sec@example.com", "password": PASSWORD, "display_name": "S"},
+        )
+        assert response.status_code == 201
+        cookies = set_cookies(response)
+        assert set(cookies) == set(COOKIES)
+        for cookie in cookies.values():
+            assert cookie.get("secure") is True
+            assert str(cookie["samesite"]).lower() == "lax"
+        logout = await client.post(LOGOUT, headers=bearer(response.json()))
+        for cookie in set_cookies(logout).values():
+            assert cookie.get("secure") is True  # else browsers refuse to overwrite them
+
+
+# -- CSRF -------------------------------------------------------------------------------
+
+
+async def test_cookie_get_needs_no_csrf(client: httpx.AsyncClient) -> None:
+    session, _ = await signed_in(client)
+    response = await client.get(ME)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == session["user"]["id"]
+
+
+@pytest.mark.parametrize("header", [None, "", "wrong", "WRONG-but-long-" + "x" * 40])
+async def test_cookie_patch_without_the_right_csrf_is_403(
+    client: httpx.AsyncClient, header: str | None
+) -> None:
+    await signed_in(client)
+    headers = {} if header is None else {"X-CSRF-Token": header}
+    response = await client.patch(ME, json={"display_name": "Mallory"}, headers=headers)
+    assert_error(response, 403, "csrf_failed")
+    assert (await client.get(ME)).json()["display_name"] == "Tester"  # nothing changed
+
+
+async def test_cookie_patch_with_the_csrf_cookie_value_succeeds(client: httpx.AsyncClient) -> None:
+    await signed_in(client)
+    csrf = client.cookies["maria_csrf"]
+    response = await client.patch(
+        ME, json={"display_name": "Alice"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["display_name"] == "Alice"
+
+
+async def test_csrf_token_of_another_sign_in_is_refused(client: httpx.AsyncClient) -> None:
+    """The header must equal this browser's cookie, not any token the server ever issued."""
+    await signed_in(client)
+    stale = client.cookies["maria_csrf"]
+    again = await client.post(LOGIN, json={"email": "cookie@example.com", "password": PASSWORD})
+    assert again.status_code == 200
+    assert client.cookies["maria_csrf"] != stale
+    response = await client.patch(ME, json={"display_name": "X"}, headers={"X-CSRF-Token": stale})
+    assert_error(response, 403, "csrf_failed")
+
+
+async def test_csrf_header_without_the_cookie_is_refused(client: httpx.AsyncClient) -> None:
+    await signed_in(client)
+    csrf = client.cookies["maria_csrf"]
+    access = client.cookies["maria_access"]
+    client.cookies.clear()
+    client.cookies.set("maria_access", access, "testserver.local", "/")
+    response = await client.patch(ME, json={"display_name": "X"}, headers={"X-CSRF-Token": csrf})
+    assert_error(response, 403, "csrf_failed")
+
+
+async def test_non_ascii_csrf_header_is_403_not_500(client: httpx.AsyncClient) -> None:
+    await signed_in(client)
+    response = await client.patch(
+        ME, json={"display_name": "X"}, headers={b"X-CSRF-Token": "\u00e9t\u00e9".encode("latin-1")}
+    )
+    assert_error(response, 403, "csrf_failed")
+
+
+async def test_cookie_logout_needs_csrf(client: httpx.AsyncClient) -> None:
+    await signed_in(client)
+    assert_error(await client.post(LOGOUT), 403, "csrf_failed")
+    assert_error(await client.post(LOGOUT, headers={"X-CSRF-Token": "nope"}), 403, "csrf_failed")
+    assert (await client.get(ME)).status_code == 200  # still signed in
+    response = await client.post(LOGOUT, headers={"X-CSRF-Token": client.cookies["maria_csrf"]})
+    assert response.status_code == 204
+
+
+async def test_bearer_requests_need_no_csrf(client: httpx.AsyncClient) -> None:
+    session, _ = await signed_in(client)
+    # Even with the cookies present, a bearer request is not ambient authority.
+    response = await client.patch(ME, json={"display_name": "Bearer"}, headers=bearer(session))
+    assert response.status_code == 200, response.text
+    client.cookies.clear()
+    response = await client.patch(ME, json={"display_name": "Bearer2"}, headers=bearer(session))
+    assert response.status_code == 200, response.text
+    response = await client.post(LOGOUT, headers=bearer(session))
+    assert response.status_code == 204
+
+
+# -- logout clears them -----------------------------------------------------------------
+
+
+async def test_logout_clears_the_cookies_and_ends_the_session(client: httpx.AsyncClient) -> None:
+    _, login = await signed_in(client)
+    access_cookie = client.cookies["maria_access"]
+    response = await client.post(LOGOUT, headers={"X-CSRF-Token": client.cookies["maria_csrf"]})
+    assert response.status_code == 204
+    cookies = set_cookies(response)
+    assert set(cookies) == set(COOKIES)
+    for name, cookie in cookies.items():
+        assert cookie["max-age"] == "0", (name, cookie)
+        assert cookie["value"] in ("", '""')
+    # Deleting only works with the path the cookie was set with.
+    assert cookies["maria_refresh"]["path"] == "/api/v1/auth"
+    assert cookies["maria_access"]["path"] == "/"
+    assert not client.cookies.get("maria_access") and not client.cookies.get("maria_refresh")
+    assert_error(await client.get(ME), 401, "not_authenticated")
+    # The old cookie value is dead even if a browser kept it.
+    client.cookies.set("maria_access", access_cookie, "testserver.local", "/")
+    assert_error(await client.get(ME), 401, "invalid_token")
+    assert_error(
+        await client.post(REFRESH, json={"refresh_token": login.json()["refresh_token"]}),
+        401,
+        "invalid_token",
+    )
+
+
+async def test_garbage_access_cookie_is_401(client: httpx.AsyncClient) -> None:
+    client.cookies.set("maria_access", "not.a.jwt", "testserver.local", "/")
+    assert_error(await client.get(ME), 401, "invalid_token")

@@ -1,0 +1,435 @@
+"""Brute-force limits: per (account, IP) pair, per account (hot), per IP; memory and Redis.
+
+The in-process client connects from 203.0.113.7; other IPs get their own ASGI transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from maria.app import create_app
+from maria.auth.limits import Limits, LoginGuard
+from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
+from maria.errors import RateLimited
+from tests.conftest import PASSWORD, assert_error, make_settings, register
+
+LOGIN = "/api/v1/auth/login"
+REGISTER = "/api/v1/auth/register"
+REFRESH = "/api/v1/auth/refresh"
+ME = "/api/v1/users/me"
+WRONG = "not the right password"
+LIMITS = Limits()
+
+
+@asynccontextmanager
+async def from_ip(app: Any, ip: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=(ip, 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    return await client.post(LOGIN, json={"email": email, "password": password})
+
+
+async def fail(client: httpx.AsyncClient, email: str, times: int = 1) -> None:
+    for _ in range(times):
+        assert_error(await attempt(client, email, WRONG), 401, "invalid_credentials")
+
+
+def assert_limited(response: httpx.Response, window: int = LIMITS.window) -> int:
+    """A 429 in the contract's format whose Retry-After is whole seconds within the window."""
+    assert_error(response, 429, "rate_limited")
+    retry_after = response.headers["retry-after"]
+    assert retry_after.isdigit(), retry_after
+    seconds = int(retry_after)
+    assert 0 < seconds <= window
+    return seconds
+
+
+# -- per (account, IP) pair -------------------------------------------------------------
+
+
+async def test_five_failures_block_the_pair(app: Any, client: httpx.AsyncClient) -> None:
+    await register(client, email="victim@example.com")
+    await fail(client, "victim@example.com", LIMITS.pair_failures)
+    assert_limited(await attempt(client, "victim@example.com", WRONG))
+    # Now even the right password is refused from this pair (no more guesses verified).
+    assert_limited(await attempt(client, "victim@example.com", PASSWORD))
+    assert_limited(await attempt(client, "VICTIM@example.com ", PASSWORD))  # same account
+    # The owner elsewhere is not locked out.
+    async with from_ip(app, "198.51.100.9") as home:
+        ok = await attempt(home, "victim@example.com", PASSWORD)
+        assert ok.status_code == 200, ok.text
+    # Other accounts from the blocked IP are not affected either.
+    other = await register(client)
+    assert (await attempt(client, other["user"]["email"], PASSWORD)).status_code == 200
+
+
+async def test_the_oauth2_token_endpoint_shares_the_login_limits(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client, email="form@example.com")
+    await fail(client, "form@example.com", LIMITS.pair_failures)
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": "form@example.com", "password": PASSWORD}
+    )
+    assert_limited(response)
+
+
+async def test_email_case_does_not_give_extra_guesses(client: httpx.AsyncClient) -> None:
+    await register(client, email="casey@example.com")
+    for email in (
+        "casey@example.com",
+        "CASEY@example.com",
+        "Casey@Example.com",
+        " casey@EXAMPLE.com",
+        "casey@example.COM",
+    ):
+        assert_error(await attempt(client, email, WRONG), 401, "invalid_credentials")
+    assert_limited(await attempt(client, "casey@example.com", PASSWORD))
+
+
+async def test_unknown_accounts_are_limited_the_same_way(client: httpx.AsyncClient) -> None:
+    """No enumeration through the limiter: an unknown email is blocked just like a real one."""
+    await fail(client, "ghost@example.com", LIMITS.pair_failures)
+    assert_limited(await attempt(client, "ghost@example.com", WRONG))
+
+
+async def test_success_clears_the_pair(client: httpx.AsyncClient) -> None:
+    await register(client, email="forgetful@example.com")
+    for _ in range(3):
+        await fail(client, "forgetful@example.com", LIMITS.pair_failures - 1)
+        ok = await attempt(client, "forgetful@example.com", PASSWORD)
+        assert ok.status_code == 200, ok.text
+    # Without the reset this pair would be at 12 failures; it is at 0 again.
+    await fail(client, "forgetful@example.com", LIMITS.pair_failures)
+    assert_limited(await attempt(client, "forgetful@example.com", PASSWORD))
+
+
+async def test_parallel_guesses_cannot_exceed_the_pair_limit(client: httpx.AsyncClient) -> None:
+    """Guesses sent at once must not all pass a check made before any of them failed."""
+    await register(client, email="parallel@example.com")
+    responses = await asyncio.gather(
+        *(attempt(client, "parallel@example.com", f"{WRONG} {i}") for i in range(20))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    verified = statuses.count(401)
+    assert verified <= LIMITS.pair_failures, statuses
+    assert statuses.count(429) == 20 - verified, statuses
+    assert_limited(await attempt(client, "parallel@example.com", PASSWORD))
+
+
+async def test_parallel_guesses_cannot_exceed_the_ip_limit(app: Any) -> None:
+    """Credential stuffing in one burst: at most the IP limit's worth of passwords checked."""
+    burst = LIMITS.ip_failures + 15
+    async with from_ip(app, "198.51.100.66") as stuffer:
+        responses = await asyncio.gather(
+            *(attempt(stuffer, f"leaked-{i}@example.com", WRONG) for i in range(burst))
+        )
+        statuses = [r.status_code for r in responses]
+        assert set(statuses) == {401, 429}, statuses
+        assert statuses.count(401) <= LIMITS.ip_failures, statuses
+        assert_limited(await attempt(stuffer, "leaked-x@example.com", WRONG))
+
+
+async def test_successful_logins_do_not_count_against_the_ip(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """Many users behind one NAT signing in successfully never trip the per-IP limit."""
+    users = [await register(client) for _ in range(6)]
+    async with from_ip(app, "198.51.100.77") as office:
+        for _ in range(LIMITS.ip_failures // len(users) + 2):
+            responses = await asyncio.gather(
+                *(attempt(office, u["user"]["email"], PASSWORD) for u in users)
+            )
+            assert [r.status_code for r in responses] == [200] * len(users)
+        # And the failures that do happen there are still counted from zero.
+        for i in range(LIMITS.ip_failures):
+            await fail(office, f"typo-{i}@example.com")
+        assert_limited(await attempt(office, users[0]["user"]["email"], PASSWORD))
+
+
+# -- per account (hot) ------------------------------------------------------------------
+
+
+async def test_hot_account_blocks_pairs_with_a_failure_but_not_clean_ones(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    await register(client, email="popular@example.com")
+    # The owner's own typo from home, before the attack.
+    async with from_ip(app, "198.51.100.9") as typo:
+        await fail(typo, "popular@example.com")
+    # A distributed attack: one guess from each of many IPs.
+    for i in range(LIMITS.account_hot_failures):
+        async with from_ip(app, f"10.0.{i // 250}.{i % 250 + 1}") as bot:
+            await fail(bot, "popular@example.com")
+    # Any pair that failed before is now blocked, even with the right password...
+    async with from_ip(app, "198.51.100.9") as typo:
+        assert_limited(await attempt(typo, "popular@example.com", PASSWORD))
+    async with from_ip(app, "10.0.0.1") as bot:
+        assert_limited(await attempt(bot, "popular@example.com", WRONG))
+    # ...while a clean pair (the owner on their phone) still signs in.
+    ok = await attempt(client, "popular@example.com", PASSWORD)
+    assert ok.status_code == 200, ok.text
+    # A fresh attacker IP still gets exactly one guess.
+    async with from_ip(app, "192.0.2.200") as bot:
+        await fail(bot, "popular@example.com")
+        assert_limited(await attempt(bot, "popular@example.com", WRONG))
+
+
+async def test_an_account_below_the_hot_threshold_does_not_block_other_pairs(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    await register(client, email="calm@example.com")
+    await fail(client, "calm@example.com", 2)
+    for i in range(LIMITS.account_hot_failures - 3):
+        async with from_ip(app, f"10.1.0.{i + 1}") as bot:
+            await fail(bot, "calm@example.com")
+    # 19 failures in all: not hot, so a pair with two failures may still try.
+    ok = await attempt(client, "calm@example.com", PASSWORD)
+    assert ok.status_code == 200, ok.text
+
+
+# -- per IP -----------------------------------------------------------------------------
+
+
+async def test_many_accounts_from_one_ip_block_that_ip(app: Any, client: httpx.AsyncClient) -> None:
+    await register(client, email="bystander@example.com")
+    async with from_ip(app, "198.51.100.66") as stuffer:
+        for i in range(LIMITS.ip_failures):
+            await fail(stuffer, f"leaked-{i}@example.com")  # one guess per account
+        seconds = assert_limited(await attempt(stuffer, "leaked-new@example.com", WRONG))
+        assert seconds > 0
+        # The IP is blocked for every account, also a real one with the right password.
+        assert_limited(await attempt(stuffer, "bystander@example.com", PASSWORD))
+    # Other IPs are unaffected, also for the accounts that were stuffed.
+    ok = await attempt(client, "bystander@example.com", PASSWORD)
+    assert ok.status_code == 200, ok.text
+    await fail(client, "leaked-0@example.com")
+
+
+# -- registration and refresh -----------------------------------------------------------
+
+
+async def test_registration_is_limited_per_ip(app: Any, client: httpx.AsyncClient) -> None:
+    for i in range(LIMITS.register_per_ip):
+        await register(client, email=f"bulk-{i}@example.com")
+    response = await client.post(
+        REGISTER, json={"email": "bulk-x@example.com", "password": PASSWORD, "display_name": "B"}
+    )
+    assert_limited(response, LIMITS.register_window)
+    async with from_ip(app, "198.51.100.9") as elsewhere:
+        await register(elsewhere, email="bulk-x@example.com")
+
+
+async def test_refresh_is_limited_per_ip(app: Any, client: httpx.AsyncClient) -> None:
+    for _ in range(LIMITS.refresh_per_ip):
+        assert_error(await client.post(REFRESH, json={"refresh_token": "x"}), 401, "invalid_token")
+    response = await client.post(REFRESH, json={"refresh_token": "x"})
+    assert_limited(response, LIMITS.refresh_window)
+    async with from_ip(app, "198.51.100.9") as elsewhere:
+        session = await register(elsewhere)
+        ok = await elsewhere.post(REFRESH, json={"refresh_token": session["refresh_token"]})
+        assert ok.status_code == 200, ok.text
+
+
+# -- shared through Redis ---------------------------------------------------------------
+
+
+@asynccontextmanager
+async def instance(settings_kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+    app = create_app(make_settings(**settings_kwargs))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_two_instances_share_login_counts_through_redis(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    config = {"database_url": database_url, "data_dir": tmp_path, "redis_url": redis_url}
+    async with AsyncExitStack() as stack:
+        one = await stack.enter_async_context(instance(config))
+        two = await stack.enter_async_context(instance(config))
+        assert one.state.services is not two.state.services
+        c1 = await stack.enter_async_context(from_ip(one, "203.0.113.7"))
+        c2 = await stack.enter_async_context(from_ip(two, "203.0.113.7"))
+        await register(c1, email="shared@example.com")
+
+        # Failures split over both instances add up to the pair limit.
+        await fail(c1, "shared@example.com", 3)
+        await fail(c2, "shared@example.com", LIMITS.pair_failures - 3)
+        assert_limited(await attempt(c1, "shared@example.com", PASSWORD))
+        assert_limited(await attempt(c2, "shared@example.com", PASSWORD))
+
+        # The owner from another IP, on either instance, is not blocked.
+        async with from_ip(two, "198.51.100.9") as home:
+            assert (await attempt(home, "shared@example.com", PASSWORD)).status_code == 200
+
+        # A success on one instance clears the pair for the other.
+        async with from_ip(one, "198.51.100.10") as a, from_ip(two, "198.51.100.10") as b:
+            await fail(a, "shared@example.com", LIMITS.pair_failures - 1)
+            assert (await attempt(b, "shared@example.com", PASSWORD)).status_code == 200
+            await fail(a, "shared@example.com", LIMITS.pair_failures - 1)
+            assert (await attempt(b, "shared@example.com", PASSWORD)).status_code == 200
+
+
+async def test_redis_counters_hold_no_plain_email(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    config = {"database_url": database_url, "data_dir": tmp_path, "redis_url": redis_url}
+    async with instance(config) as app, from_ip(app, "203.0.113.7") as c:
+        await fail(c, "private.person@example.com")
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [k.decode() if isinstance(k, bytes) else k for k in await redis.keys("*")]
+    finally:
+        await redis.aclose()
+    assert any(k.startswith("maria:rl:") for k in keys), keys
+    assert not any("private" in k or "example.com" in k for k in keys), keys
+
+
+# -- the counters themselves ------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
+    if request.param == "memory":
+        memory = MemoryCounters()
+        yield memory
+        await memory.close()
+        return
+    url = request.getfixturevalue("redis_url")
+    redis = Redis.from_url(url)
+    shared = RedisCounters(redis, prefix=f"test:{secrets.token_hex(4)}:")
+    try:
+        yield shared
+    finally:
+        await shared.close()
+        await redis.aclose()
+
+
+async def test_counters_count_within_a_window(counters: Counters) -> None:
+    assert await counters.peek("a") == [(0, 0)]
+    counts = []
+    for _ in range(3):
+        count, ttl = await counters.hit("a", 60)
+        assert 0 < ttl <= 60
+        counts.append(count)
+    assert counts == [1, 2, 3]
+    # peek reports without counting, in the order asked, absent keys as (0, 0).
+    (a_count, a_ttl), (b_count, b_ttl) = await counters.peek("a", "b")
+    assert a_count == 3 and 0 < a_ttl <= 60
+    assert (b_count, b_ttl) == (0, 0)
+    assert (await counters.peek("a"))[0][0] == 3
+    # Keys are independent.
+    assert (await counters.hit("b", 60))[0] == 1
+    assert (await counters.peek("a"))[0][0] == 3
+
+
+async def test_counters_window_is_fixed_from_the_first_hit(counters: Counters) -> None:
+    _, first_ttl = await counters.hit("w", 100)
+    _, later_ttl = await counters.hit("w", 5000)  # a later hit does not extend the window
+    assert later_ttl <= first_ttl <= 100
+
+
+async def test_counters_reset(counters: Counters) -> None:
+    await counters.hit("r", 60)
+    await counters.hit("r", 60)
+    await counters.hit("other", 60)
+    await counters.reset("r")
+    assert await counters.peek("r") == [(0, 0)]
+    assert (await counters.hit("r", 60))[0] == 1
+    assert (await counters.peek("other"))[0][0] == 1
+    await counters.reset("never-set")  # no error
+
+
+async def test_counters_window_expires(counters: Counters) -> None:
+    await counters.hit("e", 1)
+    await counters.hit("e", 1)
+    # Poll (bounded) until the one-second window has passed; never assert on timing.
+    for _ in range(60):
+        await asyncio.sleep(0.1)
+        if (await counters.peek("e")) == [(0, 0)]:
+            break
+    assert await counters.peek("e") == [(0, 0)]
+    count, ttl = await counters.hit("e", 1)
+    assert count == 1 and ttl >= 1
+
+
+async def test_counters_undo(counters: Counters) -> None:
+    await counters.hit("u", 60)
+    await counters.hit("u", 60)
+    await counters.undo("u")
+    assert (await counters.peek("u"))[0][0] == 1
+    await counters.undo("u")
+    assert await counters.peek("u") == [(0, 0)]
+    await counters.undo("u")  # never below zero, never creates a window
+    assert await counters.peek("u") == [(0, 0)]
+    assert (await counters.hit("u", 60))[0] == 1
+
+
+async def test_redis_counters_are_shared_between_clients(redis_url: str) -> None:
+    one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        a, b = RedisCounters(one), RedisCounters(two)
+        await a.hit("k", 60)
+        await b.hit("k", 60)
+        assert (await a.peek("k"))[0][0] == 2
+        await b.reset("k")
+        assert await a.peek("k") == [(0, 0)]
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_memory_counters_stay_bounded() -> None:
+    counters = MemoryCounters(max_keys=10)
+    for i in range(100):
+        await counters.hit(f"k{i}", 60)
+    live = [key for key in (f"k{i}" for i in range(100)) if (await counters.peek(key))[0][0]]
+    assert 0 < len(live) <= 10
+    assert "k99" in live  # the newest windows are kept, the oldest dropped
+
+
+# -- the guard on its own (real in-process counters, small limits) ----------------------
+
+
+async def test_guard_counts_attempts_before_verification_and_takes_successes_back() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters, Limits(pair_failures=2, ip_failures=3, account_hot_failures=2))
+    pair, account, ip = guard._keys("a@example.com", "192.0.2.1")
+
+    await guard.check_login("a@example.com", "192.0.2.1")
+    assert [c for c, _ in await counters.peek(pair, account, ip)] == [1, 0, 1]
+    await guard.login_succeeded("a@example.com", "192.0.2.1")
+    assert [c for c, _ in await counters.peek(pair, account, ip)] == [0, 0, 0]
+
+    for _ in range(2):
+        await guard.check_login("a@example.com", "192.0.2.1")
+        await guard.login_failed("a@example.com", "192.0.2.1")
+    assert [c for c, _ in await counters.peek(pair, account, ip)] == [2, 2, 2]
+    with pytest.raises(RateLimited):
+        await guard.check_login("a@example.com", "192.0.2.1")
+
+
+async def test_guard_an_ip_block_does_not_also_charge_the_pair() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters, Limits(pair_failures=5, ip_failures=2))
+    for i in range(2):
+        await guard.check_login(f"x{i}@example.com", "192.0.2.9")
+        await guard.login_failed(f"x{i}@example.com", "192.0.2.9")
+    for _ in range(10):
+        with pytest.raises(RateLimited):
+            await guard.check_login("owner@example.com", "192.0.2.9")
+    pair = guard._keys("owner@example.com", "192.0.2.9")[0]
+    assert await counters.peek(pair) == [(0, 0)]
