@@ -5,4 +5,5 @@ from __future__ import annotations
 
 def load_all() -> None:
     import maria.auth.models
+    import maria.lists.models
     import maria.users.models  # noqa: F401

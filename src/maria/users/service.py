@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from maria.backends.broker import Broker
 from maria.db import utcnow
 from maria.errors import Conflict
+from maria.lists import service as lists
 from maria.users.models import User
 
 log = logging.getLogger("maria.users")
@@ -69,7 +70,8 @@ async def get_by_email(db: AsyncSession, email: str) -> User | None:
 async def create_user(
     db: AsyncSession, *, email: str, password_hash: str, display_name: str, role: str = "user"
 ) -> User:
-    """Insert a user in the caller's transaction; a taken email is a 409."""
+    """Insert a user, with their built-in lists, in the caller's transaction; a taken email
+    is a 409."""
     user = User(
         email=normalize_email(email),
         password_hash=password_hash,
@@ -82,6 +84,7 @@ async def create_user(
     except IntegrityError:
         await db.rollback()
         raise Conflict("An account with this email already exists") from None
+    await lists.create_builtin_lists(db, user.id)
     return user
 
 

@@ -1,0 +1,117 @@
+"""Items of a list: idempotent add and remove, and one item (pages: ``pages.py``).
+
+Writes lock the list first (``service.lock_list``), then touch items, then record the change
+on the list row (count, version, ``updated_at``) in the same transaction. A write that
+changes nothing is rolled back instead of committed, so it leaves the list's version (and
+every client's ETag) alone. On an error the caller closing the session rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Final, Literal
+
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+from maria.db import utcnow
+from maria.errors import Conflict, NotFound
+from maria.lists.models import MAX_ITEMS, ListItem
+from maria.lists.service import get_list, lock_list, mark_changed
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    movie_id: int
+    added_at: datetime
+    note: str | None
+
+
+class _Keep(Enum):
+    NOTE = "keep"
+
+
+KEEP_NOTE: Final = _Keep.NOTE
+"""``put_item``'s ``note`` when the request did not mention one: leave it as it is."""
+
+ITEM_COLUMNS = (ListItem.movie_id, ListItem.added_at, ListItem.note)
+
+
+def insert_ignoring_duplicates(db: AsyncSession) -> Insert:
+    """``INSERT … ON CONFLICT (list_id, movie_id) DO NOTHING`` in the session's dialect: the
+    unique key, not an earlier SELECT, decides that a movie is in a list once."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(ListItem).on_conflict_do_nothing(index_elements=["list_id", "movie_id"])
+    if dialect == "sqlite":
+        return sqlite_insert(ListItem).on_conflict_do_nothing(
+            index_elements=["list_id", "movie_id"]
+        )
+    raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+def _select_item(list_id: str, movie_id: int) -> Select[int, datetime, str | None]:
+    return select(*ITEM_COLUMNS).where(ListItem.list_id == list_id, ListItem.movie_id == movie_id)
+
+
+async def get_item(db: AsyncSession, user_id: str, slug: str, movie_id: int) -> ItemView:
+    found = await get_list(db, user_id, slug)
+    row = (await db.execute(_select_item(found.id, movie_id))).first()
+    if row is None:
+        raise NotFound("This movie is not in the list")
+    return ItemView(*row)
+
+
+async def put_item(
+    db: AsyncSession,
+    user_id: str,
+    slug: str,
+    movie_id: int,
+    note: str | None | Literal[_Keep.NOTE] = KEEP_NOTE,
+) -> tuple[ItemView, bool]:
+    """Add a movie (``True``: it is new), or return the one already there, with ``note``
+    replaced if one was given. Commits or rolls back ``db``'s transaction."""
+    target = await lock_list(db, user_id, slug)
+    values: dict[str, Any] = {"list_id": target.id, "movie_id": movie_id, "added_at": utcnow()}
+    if note is not KEEP_NOTE:
+        values["note"] = note
+    stmt = insert_ignoring_duplicates(db).values(values).returning(*ITEM_COLUMNS)
+    row = (await db.execute(stmt)).first()
+    if row is not None:
+        if target.count >= MAX_ITEMS:
+            raise Conflict(f"A list holds at most {MAX_ITEMS} movies")
+        await mark_changed(db, target.id, +1)
+        await db.commit()
+        return ItemView(*row), True
+    existing = ItemView(*(await db.execute(_select_item(target.id, movie_id))).one())
+    if note is KEEP_NOTE or note == existing.note:
+        await db.rollback()
+        return existing, False
+    await db.execute(
+        update(ListItem)
+        .where(ListItem.list_id == target.id, ListItem.movie_id == movie_id)
+        .values(note=note)
+    )
+    await mark_changed(db, target.id)
+    await db.commit()
+    return ItemView(existing.movie_id, existing.added_at, note), False
+
+
+async def remove_item(db: AsyncSession, user_id: str, slug: str, movie_id: int) -> None:
+    """Remove a movie if it is there; absent is fine too. Commits or rolls back."""
+    target = await lock_list(db, user_id, slug)
+    stmt = (
+        delete(ListItem)
+        .where(ListItem.list_id == target.id, ListItem.movie_id == movie_id)
+        .returning(ListItem.movie_id)
+    )
+    if (await db.execute(stmt)).first() is None:
+        await db.rollback()
+        return
+    await mark_changed(db, target.id, -1)
+    await db.commit()

@@ -1,0 +1,128 @@
+"""Request and response bodies of the movie-list endpoints."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+
+from maria.lists.importer import ImportResult
+from maria.lists.items import ItemView
+from maria.lists.models import MAX_NOTE, MAX_TITLE
+from maria.lists.pages import Page
+from maria.lists.service import ListView
+
+
+def _storable(text: str) -> str:
+    """Refuse what a database can't store: NUL (Postgres text) and lone surrogates, which
+    ``json.loads`` lets through."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return text
+
+
+def _title_text(text: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise ValueError("must not contain control characters")
+    return _storable(text)
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE),
+    AfterValidator(_title_text),
+]
+Note = Annotated[str, StringConstraints(max_length=MAX_NOTE), AfterValidator(_storable)]
+
+
+class ListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    is_public: StrictBool = False
+
+
+class ListPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    is_public: StrictBool | None = None
+
+
+class ListOut(BaseModel):
+    slug: str
+    title: str
+    is_public: bool
+    builtin: bool = Field(description="`favorites` and `watch-later`: can't be renamed or deleted")
+    count: int
+    created_at: datetime
+    updated_at: datetime = Field(description="Changes on every add, remove or edit")
+
+    @classmethod
+    def of(cls, view: ListView) -> ListOut:
+        return cls(
+            slug=view.slug,
+            title=view.title,
+            is_public=view.is_public,
+            builtin=view.builtin,
+            count=view.count,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class ItemPut(BaseModel):
+    """Optional body of ``PUT …/items/{movie_id}``: without ``note`` the note is kept;
+    ``null`` or ``""`` clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note | None = None
+
+
+class ItemOut(BaseModel):
+    movie_id: int
+    added_at: datetime
+    note: str | None
+
+    @classmethod
+    def of(cls, item: ItemView) -> ItemOut:
+        return cls(movie_id=item.movie_id, added_at=item.added_at, note=item.note)
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    next_cursor: str | None = Field(description="Opaque; pass as `cursor` for the next page")
+
+    @classmethod
+    def of(cls, page: Page) -> ItemPage:
+        return cls(items=[ItemOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+class ImportIn(BaseModel):
+    """The client's localStorage arrays, as stored. Elements that are not movie ids are
+    counted as skipped, not refused, so one bad value does not block the move."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    favorites: list[Any] | None = None
+    watch_later: list[Any] | None = Field(default=None, alias="watch-later")
+
+    def arrays(self) -> dict[str, list[Any]]:
+        return {"favorites": self.favorites or [], "watch-later": self.watch_later or []}
+
+
+class ImportOut(BaseModel):
+    added: int = Field(description="Movies new to a list")
+    existing: int = Field(description="Valid ids already in the list or repeated in the array")
+    skipped: int = Field(description="Elements that are not movie ids (positive integers)")
+
+    @classmethod
+    def of(cls, result: ImportResult) -> ImportOut:
+        return cls(added=result.added, existing=result.existing, skipped=result.skipped)
