@@ -378,6 +378,18 @@ async def test_counters_undo(counters: Counters) -> None:
     assert (await counters.hit("u", 60))[0] == 1
 
 
+async def test_counters_hit_many_and_adjust_in_one_call(counters: Counters) -> None:
+    await counters.hit("seen", 60)
+    results = await counters.hit_many(["a", "b", "a"], 60, peek=["seen", "never"])
+    assert [count for count, _ in results] == [1, 1, 2, 1, 0]
+    assert all(0 < ttl <= 60 for _, ttl in results[:4]) and results[4] == (0, 0)
+    await counters.adjust(reset=["a"], undo=["b", "seen", "never"])
+    assert [count for count, _ in await counters.peek("a", "b", "seen", "never")] == [0, 0, 0, 0]
+    await counters.hit_many(["a", "a"], 60)
+    await counters.adjust(undo=["a"])
+    assert (await counters.peek("a"))[0][0] == 1
+
+
 async def test_redis_counters_are_shared_between_clients(redis_url: str) -> None:
     one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
     try:

@@ -56,17 +56,17 @@ class LoginGuard:
         """
         lim = self.limits
         pair_key, account_key, ip_key = self._keys(email, ip)
-        (account, account_ttl), (by_ip, ip_ttl) = await self._counters.peek(account_key, ip_key)
-        if by_ip >= lim.ip_failures:  # blocked already: don't count against the pair too
+        (pair, pair_ttl), (by_ip, ip_ttl), (account, account_ttl) = await self._counters.hit_many(
+            [pair_key, ip_key], lim.window, peek=[account_key]
+        )
+        if by_ip > lim.ip_failures:
+            # A blocked IP says nothing about this account: take the pair's count back.
+            await self._counters.adjust(undo=[pair_key])
             raise RateLimited(ip_ttl)
-        pair, pair_ttl = await self._counters.hit(pair_key, lim.window)
         if pair > lim.pair_failures:
             raise RateLimited(pair_ttl)
         if account >= lim.account_hot_failures and pair > 1:  # failed (or is trying) before
             raise RateLimited(min(pair_ttl, account_ttl))
-        by_ip, ip_ttl = await self._counters.hit(ip_key, lim.window)
-        if by_ip > lim.ip_failures:
-            raise RateLimited(ip_ttl)
 
     async def login_failed(self, email: str, ip: str) -> None:
         """After ``check_login``: the pair and IP counts already hold this failure."""
@@ -74,8 +74,7 @@ class LoginGuard:
 
     async def login_succeeded(self, email: str, ip: str) -> None:
         pair_key, _, ip_key = self._keys(email, ip)
-        await self._counters.reset(pair_key)
-        await self._counters.undo(ip_key)
+        await self._counters.adjust(reset=[pair_key], undo=[ip_key])
 
     async def _per_ip(self, kind: str, ip: str, limit: int, window: int) -> None:
         count, ttl = await self._counters.hit(f"{kind}:{ip}", window)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -12,8 +13,17 @@ class Counters(Protocol):
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         """Count one event; return ``(count in window, seconds until the window resets)``."""
 
+    async def hit_many(
+        self, keys: Sequence[str], window: int, *, peek: Sequence[str] = ()
+    ) -> list[tuple[int, int]]:
+        """Count one event on each of ``keys`` and read ``peek`` without counting, in one
+        round trip; results in that order."""
+
     async def peek(self, *keys: str) -> list[tuple[int, int]]:
         """``(count, seconds left)`` of each key without counting (0, 0 when absent)."""
+
+    async def adjust(self, *, reset: Sequence[str] = (), undo: Sequence[str] = ()) -> None:
+        """``reset`` and ``undo`` several keys in one round trip."""
 
     async def reset(self, key: str) -> None: ...
 
@@ -48,6 +58,18 @@ class MemoryCounters:
         self._windows[key] = (count, resets)
         return count, max(1, int(resets - now + 0.999))
 
+    async def hit_many(
+        self, keys: Sequence[str], window: int, *, peek: Sequence[str] = ()
+    ) -> list[tuple[int, int]]:
+        hits = [await self.hit(key, window) for key in keys]
+        return hits + await self.peek(*peek)
+
+    async def adjust(self, *, reset: Sequence[str] = (), undo: Sequence[str] = ()) -> None:
+        for key in reset:
+            await self.reset(key)
+        for key in undo:
+            await self.undo(key)
+
     async def peek(self, *keys: str) -> list[tuple[int, int]]:
         now = time.monotonic()
         out = []
@@ -80,11 +102,20 @@ class MemoryCounters:
 
 # Decrement a live counter atomically; an expired key stays absent (a plain DECR would create
 # it at -1 with no expiry), and a count reaching zero is removed.
-_UNDO = """
-local count = tonumber(redis.call('GET', KEYS[1]))
-if count == nil then return 0 end
-if count <= 1 then redis.call('DEL', KEYS[1]) return 0 end
-return redis.call('DECR', KEYS[1])
+# ``adjust``: KEYS[1..ARGV[1]] are reset, the rest undone.
+_ADJUST = """
+local resets = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if i <= resets then
+    redis.call('DEL', key)
+  else
+    local count = tonumber(redis.call('GET', key))
+    if count ~= nil then
+      if count <= 1 then redis.call('DEL', key) else redis.call('DECR', key) end
+    end
+  end
+end
+return 0
 """
 
 
@@ -94,33 +125,42 @@ class RedisCounters:
     def __init__(self, redis: Redis, prefix: str = "maria:rl:") -> None:
         self._redis = redis
         self._prefix = prefix
-        self._undo = redis.register_script(_UNDO)
+        self._adjust = redis.register_script(_ADJUST)
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:
-        name = self._prefix + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window, nx=True)
-            pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
-        return int(count), max(1, int(ttl))
+        return (await self.hit_many([key], window))[0]
 
-    async def peek(self, *keys: str) -> list[tuple[int, int]]:
-        async with self._redis.pipeline(transaction=False) as pipe:
+    async def hit_many(
+        self, keys: Sequence[str], window: int, *, peek: Sequence[str] = ()
+    ) -> list[tuple[int, int]]:
+        async with self._redis.pipeline(transaction=True) as pipe:
             for key in keys:
+                pipe.incr(self._prefix + key)
+                pipe.expire(self._prefix + key, window, nx=True)
+                pipe.ttl(self._prefix + key)
+            for key in peek:
                 pipe.get(self._prefix + key)
                 pipe.ttl(self._prefix + key)
             raw = await pipe.execute()
-        out = []
-        for value, ttl in zip(raw[::2], raw[1::2], strict=True):
+        hit_part, peek_part = raw[: 3 * len(keys)], raw[3 * len(keys) :]
+        out = [(int(c), max(1, int(t))) for c, t in zip(hit_part[::3], hit_part[2::3], strict=True)]
+        for value, ttl in zip(peek_part[::2], peek_part[1::2], strict=True):
             out.append((0, 0) if value is None else (int(value), max(1, int(ttl))))
         return out
 
+    async def peek(self, *keys: str) -> list[tuple[int, int]]:
+        return await self.hit_many([], 0, peek=keys)
+
     async def reset(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self.adjust(reset=[key])
 
     async def undo(self, key: str) -> None:
-        await self._undo(keys=[self._prefix + key])
+        await self.adjust(undo=[key])
+
+    async def adjust(self, *, reset: Sequence[str] = (), undo: Sequence[str] = ()) -> None:
+        keys = [self._prefix + k for k in (*reset, *undo)]
+        if keys:
+            await self._adjust(keys=keys, args=[len(reset)])
 
     async def close(self) -> None:
         return None
