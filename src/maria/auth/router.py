@@ -25,6 +25,7 @@ from maria.auth.transport import (
 )
 from maria.deps import ClaimsDep, ClientDep, ServicesDep
 from maria.errors import InvalidToken, NotAuthenticated, NotFound, error_response
+from maria.fields import PlainText
 from maria.users.schemas import UserOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -62,7 +63,7 @@ async def login(
 
 @router.post("/token", response_model=TokenOut)
 async def token(
-    username: Annotated[str, Form(max_length=320)],
+    username: Annotated[PlainText, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
     services: ServicesDep,
     client: ClientDep,

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from maria.fields import PlainText
 from maria.users.schemas import DisplayName, UserOut
 
 Password = Field(min_length=1, max_length=1024)
@@ -23,7 +24,7 @@ class RegisterIn(Strict):
 
 
 class LoginIn(Strict):
-    email: str = Field(min_length=1, max_length=320)
+    email: PlainText = Field(min_length=1, max_length=320)
     password: str = Password
 
 

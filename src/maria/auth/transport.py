@@ -24,16 +24,6 @@ REFRESH_PATH = "/api/v1/auth"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return ""  # present but unusable: refused as invalid rather than ignored
-    return token.strip()
-
-
 def check_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
