@@ -20,6 +20,7 @@ from maria.lists.router import router as lists_router
 from maria.middleware import BodyLimit
 from maria.ops.metrics import HttpMetrics
 from maria.ops.router import router as ops_router
+from maria.rooms.router import router as rooms_router
 from maria.services import build_services
 from maria.users.router import router as users_router
 
@@ -50,7 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     # Starlette matches routes in order: the hottest paths first.
-    for router in (users_router, lists_router, auth_router, admin_router, ops_router):
+    for router in (
+        users_router,
+        lists_router,
+        rooms_router,
+        auth_router,
+        admin_router,
+        ops_router,
+    ):
         app.include_router(router)
     app.add_middleware(TokenGate)  # inside CORS, so its 401s carry CORS headers
     if settings.cors_origins:

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_parallelism: int = Field(default=1, ge=1)
 
+    # Watch-together rooms (seconds unless named otherwise).
+    room_host_grace: float = Field(default=60.0, gt=0, le=86_400)
+    room_reconnect_grace: float = Field(default=10.0, ge=0, le=300)
+    room_auth_timeout: float = Field(default=5.0, gt=0, le=60)
+    room_chat_limit: int = Field(default=5, ge=1)
+    room_chat_window: int = Field(default=2, ge=1, le=3600)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -73,8 +73,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     # No pre-ping (a round trip per checkout): a connection that died with the server fails
     # its request with 503 ``unavailable`` (errors.py) and is dropped from the pool.
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    # A fixed pool, no overflow: overflow connections are opened for a burst and closed
+    # when returned to a full pool, so a load hovering above the pool size churned hundreds
+    # of Postgres connections per minute (each a backend process). Requests beyond 12 wait
+    # for a connection instead; one event loop can't keep more queries busy anyway, and
+    # cached reads need none. 12 per instance leaves room for several instances, migrations
+    # and psql under Postgres's default max_connections=100.
+    kwargs.setdefault("pool_size", 12)
+    kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 

@@ -6,4 +6,5 @@ from __future__ import annotations
 def load_all() -> None:
     import maria.auth.models
     import maria.lists.models
+    import maria.rooms.models
     import maria.users.models  # noqa: F401

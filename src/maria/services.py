@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from maria.auth.limits import LoginGuard
@@ -16,6 +17,9 @@ from maria.backends.broker import Broker, MemoryBroker, RedisBroker
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.config import Settings
 from maria.db import make_engine, make_sessionmaker
+from maria.lists.cache import ListCache
+from maria.rooms.hub import RoomHub
+from maria.rooms.presence import MemoryPresence, Presence, RedisPresence
 from maria.users.service import UserCache
 
 
@@ -30,13 +34,19 @@ class Services:
     passwords: PasswordService
     users: UserCache
     auth: AuthService
+    rooms: RoomHub
+    lists: ListCache
 
     async def start(self) -> None:
         await self.broker.start()
         await self.auth.revoked.start()
         await self.users.start()
+        await self.lists.start()
+        await self.rooms.start()
 
     async def close(self) -> None:
+        await self.rooms.close()
+        await self.lists.close()
         await self.users.close()
         await self.auth.revoked.close()
         await self.broker.close()
@@ -54,7 +64,11 @@ def build_services(settings: Settings) -> Services:
     broker: Broker
     counters: Counters
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+        # A blocking pool: past 100 commands in flight (a room's join/leave storm) callers
+        # wait for a connection instead of failing with MaxConnectionsError.
+        redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
+        )
         broker, counters = RedisBroker(redis), RedisCounters(redis)
     else:
         broker, counters = MemoryBroker(), MemoryCounters()
@@ -71,6 +85,7 @@ def build_services(settings: Settings) -> Services:
         leeway=settings.jwt_leeway,
     )
     user_cache = UserCache(sessionmaker, broker)
+    list_cache = ListCache(sessionmaker, broker)
     revoked = RevokedSessions(
         sessionmaker, broker, token_lifetime=settings.access_token_ttl + settings.jwt_leeway
     )
@@ -86,6 +101,18 @@ def build_services(settings: Settings) -> Services:
         refresh_ttl=settings.refresh_token_ttl,
         reuse_grace=settings.refresh_reuse_grace,
     )
+    presence: Presence = (
+        RedisPresence(redis, secrets.token_hex(8)) if redis is not None else MemoryPresence(broker)
+    )
+    rooms = RoomHub(
+        settings=settings,
+        sessions=sessionmaker,
+        broker=broker,
+        presence=presence,
+        counters=counters,
+        users=user_cache,
+        revoked=revoked,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -96,4 +123,6 @@ def build_services(settings: Settings) -> Services:
         passwords=passwords,
         users=user_cache,
         auth=auth,
+        rooms=rooms,
+        lists=list_cache,
     )

@@ -23,6 +23,9 @@ Handler = Callable[[str], None]
 
 
 class Broker(Protocol):
+    # Called after a lost connection is back: messages may have been missed meanwhile.
+    on_reconnect: list[Callable[[], None]]
+
     def subscribe(self, channel: str, handler: Handler) -> None: ...
 
     async def publish(self, channel: str, message: str) -> None: ...
@@ -35,6 +38,7 @@ class Broker(Protocol):
 class _Handlers:
     def __init__(self) -> None:
         self.handlers: dict[str, list[Handler]] = defaultdict(list)
+        self.on_reconnect: list[Callable[[], None]] = []
 
     def subscribe(self, channel: str, handler: Handler) -> None:
         self.handlers[channel].append(handler)
@@ -48,7 +52,7 @@ class _Handlers:
 
 
 class MemoryBroker(_Handlers):
-    """One process: publishing is calling the handlers."""
+    """One process: publishing is calling the handlers (it never reconnects)."""
 
     async def publish(self, channel: str, message: str) -> None:
         self.dispatch(channel, message)
@@ -68,7 +72,6 @@ class RedisBroker(_Handlers):
         self._redis = redis
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self.on_reconnect: list[Callable[[], None]] = []
 
     async def publish(self, channel: str, message: str) -> None:
         await self._redis.publish(channel, message)

@@ -85,6 +85,21 @@ def page_statement(
     return _PAGE_STATEMENTS[(query.order == "newest", query.after is not None)], params
 
 
+_VIEW_STATEMENT = select(*LIST_COLUMNS).where(
+    MovieList.user_id == bindparam("user_id", type_=String()),
+    MovieList.slug == bindparam("slug", type_=String()),
+)
+
+
+async def read_view(db: AsyncSession, user_id: str, slug: str) -> ListView | None:
+    """The list row alone (the unique index ``(user_id, slug)``), ``None`` if there is none:
+    enough to check that a cached page is still current."""
+    if not looks_like_slug(slug):
+        return None
+    row = (await db.execute(_VIEW_STATEMENT, {"user_id": user_id, "slug": slug})).first()
+    return ListView.of(row) if row is not None else None
+
+
 async def read_page(
     db: AsyncSession, user_id: str, slug: str, query: PageQuery
 ) -> tuple[ListView, Page]:

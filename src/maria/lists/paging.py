@@ -57,6 +57,11 @@ class PageQuery:
     cursor: str | None
     list_tag: str | None = None
 
+    @property
+    def key(self) -> tuple[Order, int, str | None]:
+        """What tells this page apart from the other pages of one list version."""
+        return self.order, self.limit, self.cursor
+
     def check_list(self, list_id: str) -> None:
         if self.list_tag is not None and self.list_tag != _list_tag(list_id):
             raise ValidationFailed("This cursor belongs to another list")

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.auth.tokens import AccessClaims
 from maria.deps import ClaimsDep, ServicesDep, current_claims
 from maria.errors import NotAuthenticated, NotFound
 from maria.lists import importer, items, pages, service
+from maria.lists.cache import CachedPage
+from maria.lists.hotpath import CachedPageRoute, cache_control, cached_response
 from maria.lists.models import MAX_MOVIE_ID
 from maria.lists.paging import (
     DEFAULT_LIMIT,
@@ -35,6 +36,8 @@ from maria.lists.schemas import (
     ListOut,
     ListPatch,
 )
+from maria.lists.service import ListView
+from maria.services import Services
 
 router = APIRouter(prefix="/api/v1/users", tags=["lists"])
 OWN = "/me/lists"
@@ -70,7 +73,7 @@ async def optional_claims(request: Request) -> AccessClaims | None:
 
 
 async def _page_response(
-    db: AsyncSession,
+    services: Services,
     owner_id: str,
     slug: str,
     *,
@@ -80,20 +83,51 @@ async def _page_response(
     cursor: str | None,
     if_none_match: str | None,
 ) -> Response:
-    """A page with its ETag, or 304 when the client's copy is current. One statement reads
-    the list row and the page; the ETag needs only the row, so a poll of an unchanged list
-    costs that one indexed read and no serialisation."""
+    """A page with its ETag, or 304 when the client's copy is current.
+
+    From the instance's cache (``cache.ListCache``) when it holds a recent list row and the
+    page: no database round trip and no serialisation (``hotpath`` answers most of those
+    before this endpoint runs). When the row is older than the cache trusts but its page is
+    kept, one indexed read of the row tells whether the page is still current. Otherwise one
+    statement reads the list row and the page, and both are kept for the next reads."""
     query = page_query(order=order, limit=limit, cursor=cursor)
-    target, page = await pages.read_page(db, owner_id, slug, query)
-    service.check_readable(target, viewer_id)
-    query.check_list(target.id)
-    etag = page_etag(target.id, target.version, target.updated_at, target.count, query)
-    # Shared caches may keep public pages (revalidating each time), never private ones.
-    cache = "no-cache" if target.is_public and viewer_id != owner_id else "private, no-cache"
-    headers = {"ETag": etag, "Cache-Control": cache}
+    lists = services.lists
+    cached = cached_response(lists, owner_id, slug, viewer_id, query, if_none_match)
+    if cached is not None:
+        return cached
+    fresh = lists.view(owner_id, slug)
+    if fresh is not None:  # refusals need no database either
+        service.check_readable(fresh, viewer_id)
+        query.check_list(fresh.id)
+    known = lists.known(owner_id, slug)
+    if known is not None and lists.page(lists.page_key(known, *query.key)) is not None:
+        # The page of the row last read is kept: if that row is still current (one
+        # indexed read of it), the page is too.
+        load = lists.begin_load(owner_id, slug)
+        current: ListView | None = None
+        try:
+            async with reader(services.engine)() as db:
+                current = await pages.read_view(db, owner_id, slug)
+        finally:
+            lists.end_load(load, current)
+        cached = cached_response(lists, owner_id, slug, viewer_id, query, if_none_match)
+        if cached is not None:
+            return cached
+    load = lists.begin_load(owner_id, slug)
+    found: ListView | None = None
+    try:
+        async with reader(services.engine)() as db:
+            found, page = await pages.read_page(db, owner_id, slug, query)
+    finally:
+        lists.end_load(load, found)
+    service.check_readable(found, viewer_id)
+    query.check_list(found.id)
+    etag = page_etag(found.id, found.version, found.updated_at, found.count, query)
+    headers = {"ETag": etag, "Cache-Control": cache_control(found, viewer_id)}
+    body = ItemPage.of(page).model_dump_json().encode()
+    lists.keep_page(lists.page_key(found, *query.key), CachedPage(etag, body))
     if etag_matches(if_none_match, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    body = ItemPage.of(page).model_dump_json()
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -120,6 +154,7 @@ async def create_list(body: ListCreate, claims: ClaimsDep, services: ServicesDep
         created = await service.create_list(
             db, claims.sub, title=body.title, is_public=body.is_public
         )
+    await services.lists.changed(claims.sub)
     return ListOut.of(created)
 
 
@@ -143,6 +178,7 @@ async def import_lists(body: ImportIn, claims: ClaimsDep, services: ServicesDep)
     """
     async with services.sessionmaker() as db:
         result = await importer.import_lists(db, claims.sub, body.arrays())
+    await services.lists.changed(claims.sub)
     return ImportOut.of(result)
 
 
@@ -162,6 +198,7 @@ async def patch_list(
         updated = await service.update_list(
             db, claims.sub, slug, title=body.title, is_public=body.is_public
         )
+    await services.lists.changed(claims.sub)
     return ListOut.of(updated)
 
 
@@ -172,18 +209,13 @@ async def delete_list(slug: Slug, claims: ClaimsDep, services: ServicesDep) -> R
     """Delete an own list and its items (built-ins: 409)."""
     async with services.sessionmaker() as db, db.begin():
         await service.delete_list(db, claims.sub, slug)
+    await services.lists.changed(claims.sub)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # -- items ----------------------------------------------------------------------------
 
 
-@router.get(
-    OWN + "/{slug}/items",
-    response_model=ItemPage,
-    response_class=JSONResponse,
-    responses=PAGE_RESPONSES,
-)
 async def my_items(
     slug: Slug,
     claims: ClaimsDep,
@@ -196,17 +228,27 @@ async def my_items(
     """A page of a list, newest first by default. Pages carry an `ETag`; send it back in
     `If-None-Match` to get 304 while the list is unchanged. Cursors stay valid while items
     are added or removed: no item present throughout is skipped or repeated."""
-    async with reader(services.engine)() as db:
-        return await _page_response(
-            db,
-            claims.sub,
-            slug,
-            viewer_id=claims.sub,
-            order=order,
-            limit=limit,
-            cursor=cursor,
-            if_none_match=if_none_match,
-        )
+    return await _page_response(
+        services,
+        claims.sub,
+        slug,
+        viewer_id=claims.sub,
+        order=order,
+        limit=limit,
+        cursor=cursor,
+        if_none_match=if_none_match,
+    )
+
+
+router.add_api_route(
+    OWN + "/{slug}/items",
+    my_items,
+    methods=["GET"],
+    response_model=ItemPage,
+    response_class=JSONResponse,
+    responses=PAGE_RESPONSES,
+    route_class_override=CachedPageRoute,
+)
 
 
 @router.get(
@@ -244,6 +286,7 @@ async def put_item(
         else:
             note = body.note or None
             item, created = await items.put_item(db, claims.sub, slug, movie_id, note)
+    await services.lists.changed(claims.sub)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return ItemOut.of(item)
 
@@ -257,18 +300,13 @@ async def delete_item(
     """Remove a movie; 204 whether or not it was there."""
     async with services.sessionmaker() as db:
         await items.remove_item(db, claims.sub, slug, movie_id)
+    await services.lists.changed(claims.sub)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # -- public ---------------------------------------------------------------------------
 
 
-@router.get(
-    "/{user_id}/lists/{slug}/items",
-    response_model=ItemPage,
-    response_class=JSONResponse,
-    responses=PAGE_RESPONSES,
-)
 async def public_items(
     user_id: Annotated[str, Path(description="The owner's user id")],
     slug: Slug,
@@ -284,14 +322,24 @@ async def public_items(
     claims = await optional_claims(request)
     if not service.could_be_user_id(user_id):
         raise NotFound("No such list")
-    async with reader(services.engine)() as db:
-        return await _page_response(
-            db,
-            user_id,
-            slug,
-            viewer_id=claims.sub if claims is not None else None,
-            order=order,
-            limit=limit,
-            cursor=cursor,
-            if_none_match=if_none_match,
-        )
+    return await _page_response(
+        services,
+        user_id,
+        slug,
+        viewer_id=claims.sub if claims is not None else None,
+        order=order,
+        limit=limit,
+        cursor=cursor,
+        if_none_match=if_none_match,
+    )
+
+
+router.add_api_route(
+    "/{user_id}/lists/{slug}/items",
+    public_items,
+    methods=["GET"],
+    response_model=ItemPage,
+    response_class=JSONResponse,
+    responses=PAGE_RESPONSES,
+    route_class_override=CachedPageRoute,
+)

@@ -1,0 +1,147 @@
+"""One member's socket as the hub sees it: who, until when, and an outbox.
+
+Fan-out only appends the (shared) frame string to each member's outbox; one writer task
+per socket drains it. A slow reader thus delays only itself, and one that falls
+``MAX_OUTBOX`` frames behind is closed rather than allowed to grow without bound. The
+hub never touches the WebSocket itself: it gets ``send``/``close`` callables.
+
+Idle sockets are the common case, so an idle ``Conn`` holds little: a list swapped out
+whole by the writer (not a deque, whose first block alone is 760 bytes) and a future only
+while the writer waits (not an ``asyncio.Event`` with its own deque).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from maria.rooms.protocol import CLOSE_SLOW
+
+log = logging.getLogger("maria.rooms")
+
+SendText = Callable[[str], Awaitable[None]]
+CloseSocket = Callable[[int, str], Awaitable[None]]
+
+MAX_OUTBOX = 10_000
+FRAME_RATE = 20.0  # frames/s a client may send on average ...
+FRAME_BURST = 200.0  # ... and at once
+
+
+class Conn:
+    __slots__ = (
+        "room_id",
+        "user_id",
+        "name",
+        "sid",
+        "exp",
+        "_send",
+        "_close",
+        "_outbox",
+        "_waiter",
+        "_task",
+        "closing",
+        "_tokens",
+        "_refilled",
+        "_warned",
+    )
+
+    def __init__(
+        self,
+        *,
+        room_id: str,
+        user_id: str,
+        name: str,
+        sid: str,
+        exp: int,
+        send: SendText,
+        close: CloseSocket,
+    ) -> None:
+        self.room_id = room_id
+        self.user_id = user_id
+        self.name = name
+        self.sid = sid
+        self.exp = exp
+        self._send = send
+        self._close = close
+        self._outbox: list[str] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.closing: tuple[int, str] | None = None
+        self._tokens = FRAME_BURST
+        self._refilled = time.monotonic()
+        self._warned = 0.0
+
+    def start(self, first: str) -> None:
+        """Send ``first`` (the welcome), then whatever was queued since registration."""
+        self._outbox.insert(0, first)
+        self._task = asyncio.create_task(self._run(), name="maria-room-writer")
+
+    def push(self, frame: str) -> None:
+        if self.closing is not None:
+            return
+        if len(self._outbox) >= MAX_OUTBOX:
+            self.close(CLOSE_SLOW, "slow_consumer: the client reads too slowly")
+            return
+        self._outbox.append(frame)
+        self._wake()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued; later pushes are dropped."""
+        if self.closing is None:
+            self.closing = (code, reason)
+            self._wake()
+
+    def allow(self) -> bool:
+        """Token bucket on received frames: floods are refused, never queued."""
+        now = time.monotonic()
+        self._tokens = min(FRAME_BURST, self._tokens + (now - self._refilled) * FRAME_RATE)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def should_warn(self) -> bool:
+        """At most one ``rate_limited`` reply a second to a flooding client."""
+        now = time.monotonic()
+        if now - self._warned < 1.0:
+            return False
+        self._warned = now
+        return True
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                while self._outbox:
+                    batch, self._outbox = self._outbox, []
+                    for frame in batch:
+                        await self._send(frame)
+                if self.closing is not None:
+                    await self._close(*self.closing)
+                    return
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the peer went away mid-send: the receive loop ends too
+            log.debug("room writer stopped: %s", type(exc).__name__)
+        finally:
+            self._outbox = []
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

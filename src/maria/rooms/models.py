@@ -1,0 +1,60 @@
+"""The room tables.
+
+A room row is the authority for everything several instances must agree on: the host, the
+control mode and the playback state (each change is a compare-and-set on a ``*_seq``
+column), and ``message_seq``, the last chat sequence number. Incrementing it in the same
+transaction that inserts the messages makes the per-room sequence gapless among committed
+messages, which is what lets every instance deliver chat in one order (see ``ordering``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from maria.db import Base, UTCDateTime, new_id, utcnow
+
+MAX_TITLE = 200
+MAX_TEXT = 1000
+MAX_NAME = 100
+MAX_MOVIE_ID = 2**31 - 1
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    movie_id: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(MAX_TITLE), default=None)
+    # NULL once the host deleted their account: the room lives on and gets a new host.
+    host_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    control: Mapped[str] = mapped_column(String(16), default="host")
+    control_seq: Mapped[int] = mapped_column(Integer, default=0)
+    playback_state: Mapped[str] = mapped_column(String(8), default="paused")
+    playback_position: Mapped[float] = mapped_column(Float, default=0.0)
+    playback_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    playback_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    playback_seq: Mapped[int] = mapped_column(Integer, default=0)
+    message_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoomMessage(Base):
+    __tablename__ = "room_messages"
+    # The unique (room, seq) index is also the one every history page scans.
+    __table_args__ = (UniqueConstraint("room_id", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(36), ForeignKey("rooms.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    # A deleted account takes its messages with it ("all its data gone").
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    text: Mapped[str] = mapped_column(String(MAX_TEXT))
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # unix ms, as the client's IMessage

@@ -1,0 +1,90 @@
+"""The playback state machine: pure arithmetic, shared by the server and its tests.
+
+The server stores one state ``{state, position, at, by, seq}``: ``position`` (seconds) holds
+at server time ``at`` (unix ms). While playing, the live position is
+``position + (now - at) / 1000``, so a late joiner needs no history, only this state and an
+estimate of the server clock (``ping``/``pong``). Every change bumps ``seq`` by one, so a
+client that receives states out of order keeps the newest.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+State = Literal["playing", "paused"]
+Action = Literal["play", "pause", "seek"]
+ACTIONS: frozenset[str] = frozenset({"play", "pause", "seek"})
+
+
+class BadPosition(ValueError):
+    """A position that is not a finite number of seconds ≥ 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class Playback:
+    state: State = "paused"
+    position: float = 0.0
+    at: int = 0
+    by: str | None = None
+    seq: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def valid_position(value: object) -> float:
+    """The position as a float; booleans, NaN, infinities and negatives are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadPosition("position must be a number of seconds")
+    try:
+        position = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise BadPosition("position must be a finite number") from None
+    if not math.isfinite(position) or position < 0:
+        raise BadPosition("position must be a finite number >= 0")
+    return position
+
+
+def live_position(playback: Playback, now_ms: int) -> float:
+    """Where the film is at ``now_ms``: it advances only while playing (never backwards)."""
+    if playback.state != "playing":
+        return playback.position
+    return playback.position + max(0, now_ms - playback.at) / 1000.0
+
+
+def apply(
+    playback: Playback, action: Action, position: float | None, by: str, now_ms: int
+) -> Playback:
+    """The state after ``action`` at ``now_ms``.
+
+    ``seek`` needs a position and keeps playing/paused as it was; ``play`` and ``pause``
+    take an optional one (default: where the film is now), so a pause freezes the live
+    position rather than jumping back to the last change.
+    """
+    if position is None:
+        if action == "seek":
+            raise BadPosition("seek needs a position")
+        position = live_position(playback, now_ms)
+    else:
+        position = valid_position(position)
+    state: State
+    if action == "play":
+        state = "playing"
+    elif action == "pause":
+        state = "paused"
+    else:
+        state = playback.state
+    return replace(playback, state=state, position=position, at=now_ms, by=by, seq=playback.seq + 1)
+
+
+def newer(candidate: Playback, current: Playback) -> bool:
+    """Whether a received state replaces the one held (stale ones are dropped)."""
+    return candidate.seq > current.seq
+
+
+def now_ms() -> int:
+    """Server time in unix milliseconds: the unit of ``at``, ``timestamp`` and pongs."""
+    return time.time_ns() // 1_000_000

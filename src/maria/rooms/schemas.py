@@ -1,0 +1,74 @@
+"""Request and response bodies of the rooms endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from maria.rooms.models import MAX_MOVIE_ID, MAX_TITLE
+from maria.rooms.presence import Member
+from maria.rooms.views import RoomView
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE)]
+
+
+class RoomCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    movie_id: int = Field(strict=True, ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id")
+    title: Title | None = None
+
+
+class PlaybackOut(BaseModel):
+    state: Literal["playing", "paused"]
+    position: float = Field(description="Seconds into the film at server time `at`")
+    at: int = Field(description="Server time (unix ms) at which `position` holds")
+    by: str | None = Field(description="Who made the last change")
+    seq: int = Field(description="Grows by one per change: drop states with a smaller one")
+
+
+class RoomOut(BaseModel):
+    id: str
+    movie_id: int
+    title: str | None
+    host_id: str | None
+    control: Literal["host", "everyone"] = Field(description="Who may control playback")
+    created_at: datetime
+    playback: PlaybackOut
+
+    @classmethod
+    def of(cls, view: RoomView) -> RoomOut:
+        return cls(
+            id=view.id,
+            movie_id=view.movie_id,
+            title=view.title,
+            host_id=view.host_id,
+            control="everyone" if view.control == "everyone" else "host",
+            created_at=view.created_at,
+            playback=PlaybackOut(**view.playback.as_dict()),
+        )
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    name: str
+    since: int = Field(description="Unix ms since when the member is in the room")
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        return cls(user_id=member.user_id, name=member.name, since=member.since)
+
+
+class RoomDetail(RoomOut):
+    members: list[MemberOut] = Field(description="Online now (on any instance), longest first")
+
+
+class MessageOut(BaseModel):
+    id: str
+    user_id: str
+    name: str
+    text: str
+    timestamp: int = Field(description="Unix ms, the same for every receiver")
+    seq: int = Field(description="Place in the room's one order")

@@ -1,0 +1,161 @@
+"""Real servers and real WebSocket clients for the room tests.
+
+``Peer`` wraps a ``websockets`` client connection: it authenticates with the first frame,
+keeps the welcome, and waits for frames of a given type with bounded waits (frames of other
+types are kept in ``skipped``, so a test can also assert what it did *not* see).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from maria.auth.tokens import TokenCodec
+from maria.config import normalize_database_url
+from tests.conftest import POSTGRES_URL, TEST_SECRET, _pg, _plain_pg, bearer, need_service, register
+
+WAIT = 10.0  # the bound of every wait for a frame: generous, never asserted on
+
+
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """An empty Postgres database of its own (servers migrate it when they start)."""
+    base = need_service("MARIA_TEST_POSTGRES_URL", POSTGRES_URL)
+    name = f"maria_rooms_{secrets.token_hex(4)}"
+    admin = _plain_pg(normalize_database_url(base))
+    asyncio.run(_pg(admin, f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(normalize_database_url(base)).set(database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def ws_url(base: str, room_id: str) -> str:
+    return base.replace("http://", "ws://") + f"/api/v1/rooms/{room_id}/ws"
+
+
+def short_token(session: dict[str, Any], ttl: int) -> str:
+    """An access token of ``session`` that expires in ``ttl`` seconds (signed like Maria's)."""
+    codec = TokenCodec(TEST_SECRET.encode(), issuer="maria", audience="kinoway")
+    token, _ = codec.issue(
+        sub=session["user"]["id"],
+        sid=_sid(session["access_token"]),
+        role=session["user"]["role"],
+        jti=secrets.token_urlsafe(16),
+        iat=int(time.time()),
+        ttl=ttl,
+    )
+    return token
+
+
+def _sid(access_token: str) -> str:
+    import base64
+
+    payload = access_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sid"])
+
+
+class Peer:
+    """One member's socket."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.welcome: dict[str, Any] = {}
+        self.skipped: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, base: str, room_id: str, token: str | None = None, **kwargs: Any) -> Peer:
+        """Connect; with ``token``, authenticate in-band and wait for the welcome."""
+        kwargs.setdefault("proxy", None)
+        kwargs.setdefault("open_timeout", WAIT)
+        kwargs.setdefault("max_queue", None)  # keep reading: a close is never stuck behind data
+        ws = await connect(ws_url(base, room_id), **kwargs)
+        peer = cls(ws)
+        if token is not None:
+            await peer.send({"type": "auth", "token": token})
+            peer.welcome = await peer.expect("welcome")
+        return peer
+
+    async def send(self, frame: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
+
+    async def recv(self, within: float = WAIT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), within)
+        frame: dict[str, Any] = json.loads(raw)
+        return frame
+
+    async def expect(self, kind: str, within: float = WAIT, **fields: Any) -> dict[str, Any]:
+        """The next frame of type ``kind`` (whose ``fields`` match); others are set aside."""
+        deadline = time.monotonic() + within
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no {kind} {fields} within {within}s; last seen: {self.skipped[-5:]}"
+                )
+            try:
+                frame = await self.recv(left)
+            except TimeoutError:
+                continue
+            if frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+            self.skipped.append(frame)
+
+    async def chats(self, count: int, within: float = WAIT) -> list[dict[str, Any]]:
+        return [await self.expect("chat", within) for _ in range(count)]
+
+    async def closed(self, within: float = WAIT) -> tuple[int | None, str | None]:
+        """Wait for the server to close the socket; its close code and reason."""
+        with contextlib.suppress(ConnectionClosed):
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline:
+                try:
+                    raw = await asyncio.wait_for(self.ws.recv(), deadline - time.monotonic())
+                except TimeoutError:
+                    break
+                self.skipped.append(json.loads(raw))
+            raise AssertionError(f"socket still open after {within}s")
+        return self.ws.close_code, self.ws.close_reason
+
+    async def ping(self) -> dict[str, Any]:
+        """A round trip through the socket: proof that it still works."""
+        t0 = time.time() * 1000
+        await self.send({"type": "ping", "t0": t0})
+        return await self.expect("pong", t0=t0)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+
+
+class Api:
+    """HTTP calls against one server."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def user(self, name: str = "Tester") -> dict[str, Any]:
+        return await register(self.client, display_name=name)
+
+    async def room(self, session: dict[str, Any], movie_id: int = 301) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/rooms", json={"movie_id": movie_id, "title": "Film"}, headers=bearer(session)
+        )
+        assert response.status_code == 201, response.text
+        room: dict[str, Any] = response.json()
+        return room
+
+    async def get(self, session: dict[str, Any], path: str) -> httpx.Response:
+        return await self.client.get(path, headers=bearer(session))

@@ -1,0 +1,133 @@
+"""The hub in-process: chat published out of order, or never, still arrives in one order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from maria.rooms import events, service
+from maria.rooms.service import Draft
+from tests.conftest import bearer, register
+
+
+async def _room_with_member(
+    app: Any, client: httpx.AsyncClient
+) -> tuple[str, list[dict[str, Any]]]:
+    session = await register(client, display_name="Ann")
+    response = await client.post("/api/v1/rooms", json={"movie_id": 1}, headers=bearer(session))
+    room_id: str = response.json()["id"]
+    frames: list[dict[str, Any]] = []
+
+    async def send(text: str) -> None:
+        frames.append(json.loads(text))
+
+    async def close(code: int, reason: str) -> None:
+        frames.append({"type": "closed", "code": code})
+
+    conn = await app.state.services.rooms.join(
+        room_id,
+        user_id=session["user"]["id"],
+        name="Ann",
+        sid="sid",
+        exp=int(time.time()) + 600,
+        send=send,
+        close=close,
+    )
+    assert conn is not None
+    return room_id, frames
+
+
+async def _chats(frames: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    for _ in range(500):  # a bounded wait, never a timing assertion
+        chats = [f for f in frames if f["type"] == "chat"]
+        if len(chats) >= count:
+            return chats
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"expected {count} chats, got {frames}")
+
+
+async def test_out_of_order_and_missing_publishes(app: Any, client: httpx.AsyncClient) -> None:
+    services = app.state.services
+    room_id, frames = await _room_with_member(app, client)
+    author = (await register(client, display_name="Other"))["user"]["id"]
+    drafts = [
+        Draft(str(uuid.uuid4()), author, "Other", f"m{n}", int(time.time() * 1000))
+        for n in range(4)
+    ]
+    # Stored as another instance would store them, then published out of order: 4, 1, 3
+    # (and 2 never, as if its publisher died right after committing).
+    stored = await service.append_messages(services.sessionmaker, room_id, drafts)
+    assert stored is not None and [m["seq"] for m in stored] == [1, 2, 3, 4]
+
+    async def publish(message: dict[str, Any]) -> None:
+        await services.broker.publish(
+            events.CHANNEL, events.pack(room_id, {"k": "chat", "m": [message]})
+        )
+
+    for index in (3, 0, 2):
+        await publish(stored[index])
+    chats = await _chats(frames, 4)
+    assert [c["seq"] for c in chats] == [1, 2, 3, 4]  # 2 came from the database
+    assert [c["text"] for c in chats] == ["m0", "m1", "m2", "m3"]
+    await publish(stored[1])  # the late original of 2: a duplicate, dropped
+    await publish(stored[3])
+    await asyncio.sleep(0.05)
+    assert len([f for f in frames if f["type"] == "chat"]) == 4
+    assert frames[0]["type"] == "welcome"
+
+
+async def test_events_of_other_rooms_and_garbage_are_ignored(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    services = app.state.services
+    room_id, frames = await _room_with_member(app, client)
+    for message in (
+        f"{uuid.uuid4()} {{}}",
+        f"{room_id} not json",
+        f'{room_id} {{"k": "chat", "m": [{{"seq": "x"}}]}}',
+        f'{room_id} {{"k": "playback", "p": {{"nope": 1}}}}',
+        f"{room_id} []",
+        "no-space-at-all",
+    ):
+        await services.broker.publish(events.CHANNEL, message)
+    await services.broker.publish(
+        events.CHANNEL,
+        events.pack(room_id, {"k": "control", "mode": "everyone", "host_id": None, "seq": 99}),
+    )
+    for _ in range(500):  # bounded wait for the socket's writer
+        if len(frames) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    assert [f["type"] for f in frames] == ["welcome", "control"]
+    assert frames[-1] == {"type": "control", "mode": "everyone", "host_id": None}
+
+
+async def test_resync_catches_up_with_what_the_broker_lost(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """After a Redis reconnect the hub reads back chat and playback it never heard of."""
+    services = app.state.services
+    room_id, frames = await _room_with_member(app, client)
+    for _ in range(500):  # bounded wait for the welcome
+        if frames:
+            break
+        await asyncio.sleep(0.01)
+    welcome = frames[0]
+    host = welcome["host_id"]
+    drafts = [Draft(str(uuid.uuid4()), host, "Ann", f"lost {n}", 1) for n in range(3)]
+    assert await service.append_messages(services.sessionmaker, room_id, drafts) is not None
+    state = await service.change_playback(
+        services.sessionmaker, room_id, user_id=host, action="play", position=9.0
+    )
+    assert not [f for f in frames if f["type"] in {"chat", "playback"}]  # nothing published
+    for hook in services.broker.on_reconnect:  # what RedisBroker does after a reconnect
+        hook()
+    chats = await _chats(frames, 3)
+    assert [c["text"] for c in chats] == ["lost 0", "lost 1", "lost 2"]
+    played = [f for f in frames if f["type"] == "playback"]
+    assert played and played[-1]["seq"] == state.seq and played[-1]["position"] == 9.0

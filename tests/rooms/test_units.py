@@ -1,0 +1,168 @@
+"""The orderer and the frame parser, without a server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from maria.rooms import protocol
+from maria.rooms.ordering import Orderer
+from maria.rooms.protocol import (
+    Auth,
+    Chat,
+    Control,
+    FrameError,
+    Host,
+    Ping,
+    PlaybackCommand,
+    parse,
+)
+
+# -- ordering -------------------------------------------------------------------------
+
+
+def test_orderer_waits_until_started() -> None:
+    orderer: Orderer[str] = Orderer()
+    assert orderer.offer(5, "e") == [] and orderer.offer(4, "d") == []
+    assert orderer.start(4) == ["d", "e"]
+    assert orderer.offer(6, "f") == ["f"]
+
+
+def test_orderer_drops_what_the_history_has() -> None:
+    orderer: Orderer[str] = Orderer()
+    orderer.offer(2, "b")
+    orderer.offer(3, "c")
+    assert orderer.start(3) == ["c"]  # 2 was in the snapshot already
+    assert orderer.offer(2, "b") == [] and orderer.offer(3, "c") == []
+
+
+def test_orderer_holds_messages_behind_a_hole() -> None:
+    orderer: Orderer[int] = Orderer()
+    orderer.start(1)
+    assert orderer.offer(3, 3) == [] and orderer.offer(4, 4) == []
+    assert orderer.gap() == (1, 3)
+    assert orderer.offer(1, 1) == [1]
+    assert orderer.gap() == (2, 3)
+    assert orderer.offer(2, 2) == [2, 3, 4]
+    assert orderer.gap() is None and orderer.waiting == 0
+
+
+def test_orderer_fill_and_give_up() -> None:
+    orderer: Orderer[int] = Orderer()
+    orderer.start(1)
+    orderer.offer(5, 5)
+    # The store has 1 and 3; 2 and 4 are gone for good (deleted with their author).
+    assert orderer.fill([(1, 1), (3, 3)], upto=5) == [1, 3, 5]
+    assert orderer.next_seq == 6
+    assert orderer.offer(2, 2) == [] and orderer.offer(4, 4) == []  # too late: dropped
+
+
+def test_orderer_any_arrival_order_gives_one_order() -> None:
+    import random
+
+    rng = random.Random(7)
+    for _ in range(50):
+        seqs = list(range(10, 40))
+        rng.shuffle(seqs)
+        orderer: Orderer[int] = Orderer()
+        orderer.start(10)
+        out: list[int] = []
+        for seq in seqs:
+            out += orderer.offer(seq, seq)
+            out += orderer.offer(seq, seq)  # duplicates never deliver twice
+        assert out == list(range(10, 40))
+
+
+# -- parsing --------------------------------------------------------------------------
+
+
+def frame(**fields: object) -> str:
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def test_parse_commands() -> None:
+    assert parse(frame(type="chat", text="  hi ")) == Chat("hi")
+    assert parse(frame(type="ping", t0=12.5)) == Ping(12.5)
+    assert parse(frame(type="playback", action="play")) == PlaybackCommand("play", None)
+    assert parse(frame(type="playback", action="seek", position=3)) == PlaybackCommand("seek", 3.0)
+    assert parse(frame(type="control", mode="everyone")) == Control("everyone")
+    assert parse(frame(type="host", user_id="u1")) == Host("u1")
+    assert parse(frame(type="auth", token="t")) == Auth("t")
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"{}", "unsupported_frame"),
+        (None, "unsupported_frame"),
+        ("x" * (protocol.MAX_FRAME_BYTES + 1), "payload_too_large"),
+        ("ü" * (protocol.MAX_FRAME_BYTES // 2 + 1), "payload_too_large"),
+        ("{", "invalid_json"),
+        ("[" * 100_00, "invalid_json"),
+        ('{"type": "ping", "t0": Infinity}', "invalid_json"),
+        ("1" * 5000, "invalid_json"),  # beyond Python's int digit limit
+        ('{"type": []}', "unknown_type"),
+        (frame(type="chat", text="a" * 1001), "validation_error"),
+        (frame(type="host", user_id="u" * 65), "validation_error"),
+        (frame(type="auth", token="t" * 9000), "validation_error"),
+        (frame(type="ping", t0=None), "validation_error"),
+    ],
+)
+def test_parse_refusals(data: str | bytes | None, code: str) -> None:
+    with pytest.raises(FrameError) as caught:
+        parse(data)
+    assert caught.value.code == code
+
+
+def test_frames_just_under_the_limit_parse() -> None:
+    text = "ü" * 900
+    data = frame(type="chat", text=text) + " " * (protocol.MAX_FRAME_BYTES - 2000)
+    assert len(data.encode()) <= protocol.MAX_FRAME_BYTES
+    assert parse(data) == Chat(text)
+
+
+def test_server_frames_are_compact_json() -> None:
+    assert protocol.pong(1, 2) == '{"type":"pong","t0":1,"server_time":2}'
+    assert json.loads(protocol.error("x", "y", retry_after=3)) == {
+        "type": "error",
+        "code": "x",
+        "message": "y",
+        "retry_after": 3,
+    }
+    assert protocol.presence("join", "u", "Анна") == (
+        '{"type":"presence","event":"join","user_id":"u","name":"Анна"}'
+    )
+
+
+# -- the outbox -----------------------------------------------------------------------
+
+
+async def test_a_reader_that_falls_too_far_behind_is_closed() -> None:
+    import asyncio
+
+    from maria.rooms.conn import MAX_OUTBOX, Conn
+
+    stuck = asyncio.Event()
+    closed: list[tuple[int, str]] = []
+
+    async def send(frame: str) -> None:
+        await stuck.wait()  # the peer never reads
+
+    async def close(code: int, reason: str) -> None:
+        closed.append((code, reason))
+
+    conn = Conn(room_id="r", user_id="u", name="U", sid="s", exp=0, send=send, close=close)
+    conn.start("welcome")
+    await asyncio.sleep(0)
+    for n in range(MAX_OUTBOX + 1):
+        conn.push(f"frame {n}")
+    assert conn.closing is not None and conn.closing[0] == protocol.CLOSE_SLOW
+    conn.push("dropped")  # after the close request: ignored, nothing grows
+    stuck.set()
+    for _ in range(100):
+        if closed:
+            break
+        await asyncio.sleep(0.01)
+    assert closed == [conn.closing]
+    await conn.stop()
