@@ -63,6 +63,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         http="httptools",
         access_log=args.access_log,
         proxy_headers=True,
+        ws="maria.rooms.wire:FramesProtocol",  # room fan-out: one write per member per batch
         ws_per_message_deflate=False,  # ~200-byte chat frames: compression costs more than it saves
         log_level="info",
     )

@@ -23,8 +23,8 @@ async def _room_with_member(
     room_id: str = response.json()["id"]
     frames: list[dict[str, Any]] = []
 
-    async def send(text: str) -> None:
-        frames.append(json.loads(text))
+    async def send(texts: list[str]) -> None:
+        frames.extend(json.loads(text) for text in texts)
 
     async def close(code: int, reason: str) -> None:
         frames.append({"type": "closed", "code": code})

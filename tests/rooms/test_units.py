@@ -146,7 +146,7 @@ async def test_a_reader_that_falls_too_far_behind_is_closed() -> None:
     stuck = asyncio.Event()
     closed: list[tuple[int, str]] = []
 
-    async def send(frame: str) -> None:
+    async def send(frames: list[str]) -> None:
         await stuck.wait()  # the peer never reads
 
     async def close(code: int, reason: str) -> None:

@@ -1,9 +1,10 @@
 """One member's socket as the hub sees it: who, until when, and an outbox.
 
 Fan-out only appends the (shared) frame string to each member's outbox; one writer task
-per socket drains it. A slow reader thus delays only itself, and one that falls
-``MAX_OUTBOX`` frames behind is closed rather than allowed to grow without bound. The
-hub never touches the WebSocket itself: it gets ``send``/``close`` callables.
+per socket drains it, handing ``send`` everything queued at once. A slow reader thus
+delays only itself, and one that falls ``MAX_OUTBOX`` frames behind is closed rather than
+allowed to grow without bound. The hub never touches the WebSocket itself: it gets
+``send``/``close`` callables.
 
 Idle sockets are the common case, so an idle ``Conn`` holds little: a list swapped out
 whole by the writer (not a deque, whose first block alone is 760 bytes) and a future only
@@ -22,7 +23,7 @@ from maria.rooms.protocol import CLOSE_SLOW
 
 log = logging.getLogger("maria.rooms")
 
-SendText = Callable[[str], Awaitable[None]]
+SendFrames = Callable[[list[str]], Awaitable[None]]
 CloseSocket = Callable[[int, str], Awaitable[None]]
 
 MAX_OUTBOX = 10_000
@@ -56,7 +57,7 @@ class Conn:
         name: str,
         sid: str,
         exp: int,
-        send: SendText,
+        send: SendFrames,
         close: CloseSocket,
     ) -> None:
         self.room_id = room_id
@@ -122,8 +123,7 @@ class Conn:
             while True:
                 while self._outbox:
                     batch, self._outbox = self._outbox, []
-                    for frame in batch:
-                        await self._send(frame)
+                    await self._send(batch)
                 if self.closing is not None:
                     await self._close(*self.closing)
                     return

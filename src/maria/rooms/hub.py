@@ -24,7 +24,7 @@ from maria.backends.ratelimit import Counters
 from maria.config import Settings
 from maria.db import new_id
 from maria.rooms import events, protocol, service
-from maria.rooms.conn import CloseSocket, Conn, SendText
+from maria.rooms.conn import CloseSocket, Conn, SendFrames
 from maria.rooms.playback import Action, now_ms
 from maria.rooms.presence import Member, Presence
 from maria.rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
@@ -119,7 +119,7 @@ class RoomHub:
         name: str,
         sid: str,
         exp: int,
-        send: SendText,
+        send: SendFrames,
         close: CloseSocket,
     ) -> Conn | None:
         """Register a socket; None if the room does not exist. Its first frame is the

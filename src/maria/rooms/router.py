@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, WebSocket, status
+from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from maria.deps import ClaimsDep, ServicesDep
 from maria.errors import RateLimited
@@ -89,11 +91,17 @@ async def delete_room(room_id: str, claims: ClaimsDep, services: ServicesDep) ->
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def room_socket(websocket: WebSocket) -> None:
-    """The room socket: a plain Starlette route, without FastAPI's per-call dependency
-    machinery, whose exit stacks and frames every idle socket would otherwise keep."""
-    services: Services = websocket.app.state.services
-    await socket.serve(websocket, websocket.path_params["room_id"], services)
+class RoomSocket:
+    """The room socket: a plain ASGI endpoint, without FastAPI's per-call dependency
+    machinery (whose exit stacks and frames every idle socket would otherwise keep), and
+    with the server's own ``send``, which may take ready frames (see ``wire``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        services: Services = websocket.app.state.services
+        await socket.serve(websocket, send, scope["path_params"]["room_id"], services)
 
 
-router.add_websocket_route(router.prefix + "/{room_id}/ws", room_socket, name="room_socket")
+router.routes.append(
+    WebSocketRoute(router.prefix + "/{room_id}/ws", RoomSocket(), name="room_socket")
+)

@@ -11,14 +11,14 @@ import asyncio
 import contextlib
 import logging
 
-from starlette.types import Message
+from starlette.types import Message, Send
 from starlette.websockets import WebSocket
 
 from maria.auth.gate import presented_bearer
 from maria.auth.tokens import AccessClaims
 from maria.auth.transport import ACCESS_COOKIE
 from maria.errors import ApiError
-from maria.rooms import protocol
+from maria.rooms import protocol, wire
 from maria.rooms.conn import Conn
 from maria.rooms.hub import RoomHub
 from maria.rooms.playback import now_ms
@@ -53,7 +53,8 @@ async def shut(ws: WebSocket, code: int, why: str) -> None:
         await ws.close(code, why)
 
 
-async def serve(ws: WebSocket, room_id: str, services: Services) -> None:
+async def serve(ws: WebSocket, send: Send, room_id: str, services: Services) -> None:
+    """``send`` is the server's own ASGI send (for ``wire``'s frames extension)."""
     await ws.accept()
     claims = await authenticate(ws, services)
     if claims is None:
@@ -79,7 +80,7 @@ async def serve(ws: WebSocket, room_id: str, services: Services) -> None:
             name=user.display_name,
             sid=claims.sid,
             exp=claims.exp,
-            send=ws.send_text,
+            send=wire.sender(ws, send),
             close=ws.close,
         )
     except Exception:

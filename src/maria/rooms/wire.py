@@ -1,0 +1,97 @@
+"""Room frames on the wire: framed once, written to each member in one piece.
+
+A server's WebSocket frames are not masked, so a chat frame's bytes are the same for every
+member of a room: ``frame`` builds them once (websockets does the framing), and a member's
+backlog goes to the socket as one write instead of one ASGI message, one framing step and
+one ``write`` system call per frame. uvicorn's ASGI interface has no such message;
+``FramesProtocol`` (what ``maria serve`` runs) adds it as the ASGI extension
+``maria.websocket.frames``. Where it is missing (another server, the test client, a
+connection that negotiated compression, whose frames differ per socket), sockets send
+message by message.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, cast
+
+from starlette.types import Send
+from starlette.websockets import WebSocket
+from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+
+from maria.rooms.conn import SendFrames
+
+EXTENSION = "maria.websocket.frames"
+SHARED_UP_TO = 8 * 1024  # chat and presence frames are shared; a welcome is one member's
+MAX_WRITE = 256 * 1024  # bytes per write, so uvicorn's flow control can pause a slow reader
+
+
+def _serialize(text: str) -> bytes:
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+
+
+_shared = functools.lru_cache(maxsize=2048)(_serialize)
+
+
+def frame(text: str) -> bytes:
+    """The bytes of a text frame carrying ``text``, built once for all receivers."""
+    return _shared(text) if len(text) <= SHARED_UP_TO else _serialize(text)
+
+
+def chunks(texts: list[str]) -> list[bytes]:
+    """``texts`` framed and joined into writes of at most about ``MAX_WRITE`` bytes."""
+    out: list[bytes] = []
+    part: list[bytes] = []
+    size = 0
+    for text in texts:
+        data = frame(text)
+        part.append(data)
+        size += len(data)
+        if size >= MAX_WRITE:
+            out.append(b"".join(part))
+            part, size = [], 0
+    if part:
+        out.append(b"".join(part))
+    return out
+
+
+def sender(ws: WebSocket, send: Send) -> SendFrames:
+    """How to send a list of frames on ``ws``: in few writes where the server lets us."""
+    if EXTENSION in ws.scope.get("extensions", {}):
+
+        async def send_frames(texts: list[str]) -> None:
+            for data in chunks(texts):
+                await send({"type": EXTENSION, "bytes": data})
+
+    else:
+
+        async def send_frames(texts: list[str]) -> None:
+            for text in texts:
+                await ws.send_text(text)
+
+    return send_frames
+
+
+class FramesProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol plus ``maria.websocket.frames``: ready frames as bytes."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # absent when the handshake was refused
+        if scope is not None and not self.conn.extensions:
+            scope["extensions"][EXTENSION] = {}
+
+    async def send(self, message: Any) -> None:
+        if message["type"] != EXTENSION:
+            await super().send(message)
+            return
+        await self.writable.wait()
+        if not self.handshake_complete:
+            raise RuntimeError(f"{EXTENSION} before websocket.accept")
+        if self.close_sent or self.conn.state is not State.OPEN or self.transport.is_closing():
+            raise ClientDisconnected()
+        self.transport.write(cast(bytes, message["bytes"]))
