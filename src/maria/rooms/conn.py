@@ -81,12 +81,15 @@ class Conn:
         self._task = asyncio.create_task(self._run(), name="maria-room-writer")
 
     def push(self, frame: str) -> None:
+        self.push_all([frame])
+
+    def push_all(self, frames: list[str]) -> None:
         if self.closing is not None:
             return
-        if len(self._outbox) >= MAX_OUTBOX:
+        if len(self._outbox) + len(frames) > MAX_OUTBOX:
             self.close(CLOSE_SLOW, "slow_consumer: the client reads too slowly")
             return
-        self._outbox.append(frame)
+        self._outbox += frames
         self._wake()
 
     def close(self, code: int, reason: str) -> None:

@@ -70,9 +70,14 @@ class LocalRoom:
                     conn.push(frame)
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
-        for message in messages:
-            self.recent.append(message)
-            self.fanout(protocol.chat(message))
+        """Chat in order: each frame encoded once, a batch queued to each socket at once."""
+        if not messages:
+            return
+        self.recent.extend(messages)
+        frames = [protocol.chat(message) for message in messages]
+        for conns in self.conns.values():
+            for conn in conns:
+                conn.push_all(frames)
 
     def apply(self, event: dict[str, Any]) -> None:
         """A non-chat event from the broker (or the backlog)."""
