@@ -1,7 +1,7 @@
 """Rooms benchmark (issue 4): one watch-together room under a chat burst, and idle sockets.
 
     .venv/bin/python bench/rooms.py [--setup one|two|both] [--members 200] [--messages 1000]
-                                    [--senders 10] [--idle 400] [--compression deflate|none]
+                                    [--senders 10] [--idle 400] [--rates 0,100,200]
 
 For each set-up it starts Maria (``maria serve``) on free loopback ports:
 
@@ -12,21 +12,30 @@ For each set-up it starts Maria (``maria serve``) on free loopback ports:
 It registers ``--members`` users, opens one room and connects every member (WebSocket,
 in-band auth), half the members on each process in ``two``. After a warm-up message, each
 of ``--senders`` members sends ``messages / senders`` chat messages back to back, all
-senders at once. Every member records every chat it receives and when (the send time is
-in the text; clients and clock are in this process), so the script reports:
+senders at once (then again at each paced rate of ``--rates``). The send time is in the
+text; clients and clock are in this process, so the script reports:
 
 - deliveries (goal: members × messages, none lost) and whether the order of chat ids is
   identical at every member (goal: yes);
 - delivered messages per second, from the first send to the last receipt;
 - latency from send to receipt at each member: p50, p99 (goal < 250 ms) and max;
+- CPU per delivery of the servers and of this process (the load generator) during a round;
 - memory per idle connection: the server processes' RSS before and after ``--idle`` more
   members join (100 per room) and sit idle, divided by their number (goal < 50 KiB).
 
-Clients negotiate permessage-deflate like browsers unless ``--compression none``; uvicorn
-(``maria serve``) accepts it by default, and it costs server CPU and memory per socket, so
-the idle measurement is repeated without it. The chat limit is lifted for the run
-(``MARIA_ROOM_CHAT_LIMIT``). Clients and servers share this machine's cores. Exit status 0
-when every goal is met, 1 otherwise.
+In production every member is another machine; here the members share this machine's
+cores with the servers, so a member must cost next to nothing while a round runs, or the
+load generator's CPU would be measured instead of the server. So a member's socket only
+records what arrives, raw bytes with the time they were read (a bare ``asyncio.Protocol``,
+no parsing). A round ends when the senders are done and every socket has been quiet for a
+second; only then are the recordings parsed (websockets' sans-I/O client, which also did
+the handshake and frames what senders send), each message timed by the read that completed
+it. Latency is thus measured at the member's socket read, and the times come from the
+recordings (first send to last receipt), not from the quiet wait. (A round over 15 s is
+parsed every 15 s as it runs, so that members answer the server's pings in time.) Clients
+do not offer permessage-deflate, and ``maria serve`` does not accept it. The chat limit is
+lifted for the run (``MARIA_ROOM_CHAT_LIMIT``). Exit status 0 when every goal is met, 1
+otherwise.
 """
 
 from __future__ import annotations
@@ -43,15 +52,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import WebSocketURI, parse_uri
 
-ROOT = Path(__file__).resolve().parent.parent
 MARIA = Path(sys.executable).with_name("maria")
 SECRET = "bench-secret-" + "r" * 40
 PASSWORD = "bench: correct horse battery staple"
@@ -184,32 +195,98 @@ async def _pg(url: str, statement: str) -> None:
 # -- members --------------------------------------------------------------------------
 
 
-@dataclass
-class Member:
-    ws: ClientConnection
-    expected: int = 0
-    order: list[str] = field(default_factory=list)
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
+class Member(asyncio.Protocol):
+    """One member's socket. While connected it only records what arrives, with the time it
+    was read: 200 of these share the cores with the server, so ``data_received`` must cost
+    next to nothing. ``parse`` turns the recording into text messages when convenient."""
 
-    async def listen(self) -> None:
-        """Record every chat (id, latency from its send time in the text) until closed."""
-        with contextlib.suppress(Exception):
-            async for raw in self.ws:
-                now = time.monotonic_ns()
-                if not raw.startswith('{"type":"chat"'):
-                    if raw.startswith('{"type":"error"'):
-                        self.errors.append(raw)
-                    continue
-                frame = json.loads(raw)
-                self.order.append(frame["id"])
-                sent_ns = frame["text"].rpartition(":")[2]
-                if sent_ns.isdigit():
-                    self.latencies_ms.append((now - int(sent_ns)) / 1e6)
-                if len(self.order) >= self.expected:
-                    self.done.set()
+    transport: asyncio.Transport  # set by connection_made
+
+    def __init__(self, uri: WebSocketURI) -> None:
+        self.ws = ClientProtocol(uri)
+        self.chunks: list[tuple[int, bytes]] = []
+        self.last_ns = 0
+        self.texts: list[tuple[int, str]] = []  # (receipt ns, text) of each parsed message
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_ns = now = time.monotonic_ns()
+        self.chunks.append((now, data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
+    def parse(self) -> None:
+        """Feed the recording to the sans-I/O protocol chunk by chunk, each text message
+        timed by the chunk that completed it; then send its answers (pongs to pings)."""
+        chunks, self.chunks = self.chunks, []
+        for at, data in chunks:
+            self.ws.receive_data(data)
+            for event in self.ws.events_received():
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                    self.texts.append((at, str(event.data, "utf-8")))
+        self.flush()
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.ws.send_text(json.dumps(message).encode())
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.writelines(self.ws.data_to_send())
+
+    def close(self) -> None:
+        if self.ws.state is State.OPEN:
+            self.ws.send_close()
+            self.flush()
+        self.transport.close()
+
+    async def join(self, token: str) -> None:
+        """Handshake, auth frame, and the welcome, which must be the first message."""
+        self.ws.send_request(self.ws.connect())
+        self.flush()
+        await self._until(lambda: self.ws.state is not State.CONNECTING)
+        if self.ws.handshake_exc is not None:
+            raise self.ws.handshake_exc
+        self.send({"type": "auth", "token": token})
+        await self._until(lambda: bool(self.texts))
+        first = json.loads(self.texts[0][1])
+        if first.get("type") != "welcome":
+            raise RuntimeError(f"no welcome: {first}")
+        self.texts.clear()
+
+    async def _until(self, done: Callable[[], bool]) -> None:
+        """Parse and poll until ``done`` (the recorder wakes nobody up, on purpose)."""
+        while True:
+            self.parse()
+            if done():
+                return
+            if self.lost:
+                raise ConnectionError(f"join failed: {self.ws.close_code} {self.ws.close_reason}")
+            await asyncio.sleep(0.005)
+
+
+@contextlib.asynccontextmanager
+async def answering_pings(members: list[Member]) -> AsyncIterator[None]:
+    """Parse every member's recording every 15 s while in the block, so their pongs go out:
+    uvicorn drops a socket that leaves a ping unanswered for 20 s. Rounds under 15 s (the
+    burst) are never parsed while they run; ``members`` may grow meanwhile."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(15)
+            for m in members:
+                m.parse()
+                await asyncio.sleep(0)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 async def register(client: httpx.AsyncClient, n: int) -> list[str]:
@@ -234,14 +311,17 @@ async def register(client: httpx.AsyncClient, n: int) -> list[str]:
     return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
-async def join(base: str, room_id: str, token: str, compression: str | None) -> ClientConnection:
-    url = base.replace("http://", "ws://") + f"/api/v1/rooms/{room_id}/ws"
-    ws = await connect(url, proxy=None, compression=compression, max_queue=None, open_timeout=60)
-    await ws.send(json.dumps({"type": "auth", "token": token}))
-    first = json.loads(await ws.recv())
-    if first.get("type") != "welcome":
-        raise RuntimeError(f"no welcome: {first}")
-    return ws
+async def join(base: str, room_id: str, token: str) -> Member:
+    uri = parse_uri(base.replace("http://", "ws://") + f"/api/v1/rooms/{room_id}/ws")
+    loop = asyncio.get_running_loop()
+    _, member = await loop.create_connection(lambda: Member(uri), uri.host, uri.port)
+    try:
+        async with asyncio.timeout(60):
+            await member.join(token)
+    except BaseException:
+        member.transport.close()
+        raise
+    return member
 
 
 async def new_room(client: httpx.AsyncClient, token: str) -> str:
@@ -252,14 +332,12 @@ async def new_room(client: httpx.AsyncClient, token: str) -> str:
     return str(response.json()["id"])
 
 
-async def connect_all(
-    bases: list[str], room_id: str, tokens: list[str], compression: str | None
-) -> list[ClientConnection]:
+async def connect_all(bases: list[str], room_id: str, tokens: list[str]) -> list[Member]:
     sem = asyncio.Semaphore(20)
 
-    async def one(i: int, token: str) -> ClientConnection:
+    async def one(i: int, token: str) -> Member:
         async with sem:
-            return await join(bases[i % len(bases)], room_id, token, compression)
+            return await join(bases[i % len(bases)], room_id, token)
 
     return list(await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens))))
 
@@ -272,72 +350,102 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def members_of(
-    servers_: list[Server], count: int, compression: str | None
-) -> tuple[list[ClientConnection], list[Member]]:
+async def members_of(servers_: list[Server], count: int) -> list[Member]:
     bases = [s.url for s in servers_]
     async with httpx.AsyncClient(base_url=bases[0], timeout=60) as client:
         tokens = await register(client, count)
         room_id = await new_room(client, tokens[0])
-    sockets = await connect_all(bases, room_id, tokens, compression)
-    members = [Member(ws) for ws in sockets]
-    for m in members:
-        m.task = asyncio.create_task(m.listen())
-    await chat_round(members, sockets[:1], 1, 0.0)  # warm-up: one message everywhere
-    return sockets, members
+    members = await connect_all(bases, room_id, tokens)
+    await chat_round(members, members[:1], 1, 0.0)  # warm-up: one message everywhere
+    return members
 
 
 async def chat_round(
-    members: list[Member], senders: list[ClientConnection], per_sender: int, rate: float
-) -> tuple[float, float]:
+    members: list[Member], senders: list[Member], per_sender: int, rate: float
+) -> tuple[int, int]:
     """Send ``per_sender`` messages from each sender (``rate`` messages/s in all, 0 = back
-    to back) and wait until every member has them all; (seconds sending, seconds in all)."""
-    for m in members:
-        m.order.clear()
-        m.latencies_ms.clear()
-        m.errors.clear()
-        m.done.clear()
-        m.expected = per_sender * len(senders)
+    to back), then wait until every member's socket has been quiet for a second (at most
+    300 s); the recordings are left to parse. Returns (first send, end of sending) in ns."""
+    for m in members:  # what came before the round, and its pongs
+        m.parse()
+        m.texts.clear()
     gap = len(senders) / rate if rate else 0.0
 
-    async def send_all(i: int, ws: ClientConnection) -> None:
+    async def send_all(i: int, sender: Member) -> None:
         start = time.monotonic() + i * gap / len(senders)
         for n in range(per_sender):
             if gap:
                 await asyncio.sleep(max(0.0, start + n * gap - time.monotonic()))
-            await ws.send(json.dumps({"type": "chat", "text": f"s{i} #{n}:{time.monotonic_ns()}"}))
+            sender.send({"type": "chat", "text": f"s{i} #{n}:{time.monotonic_ns()}"})
 
-    started = time.monotonic()
-    await asyncio.gather(*(send_all(i, ws) for i, ws in enumerate(senders)))
-    sent = time.monotonic()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(m.done.wait() for m in members)), 300)
-    return sent - started, time.monotonic() - started
+    async with answering_pings(members):
+        started = time.monotonic_ns()
+        await asyncio.gather(*(send_all(i, s) for i, s in enumerate(senders)))
+        sent = time.monotonic_ns()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            last = max(sent, *(m.last_ns for m in members))
+            if time.monotonic_ns() - last >= 1_000_000_000:
+                break
+            await asyncio.sleep(0.1)
+    return started, sent
+
+
+@dataclass
+class Received:
+    """One member's messages of a round: chat ids in order, latencies, error frames."""
+
+    order: list[str] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    last_ns: int = 0  # receipt of the last chat
+
+    @classmethod
+    def of(cls, member: Member) -> Received:
+        got = cls()
+        for at, raw in member.texts:
+            frame = json.loads(raw)
+            if frame.get("type") == "error":
+                got.errors.append(raw)
+            elif frame.get("type") == "chat":
+                got.order.append(str(frame["id"]))
+                got.last_ns = at
+                sent_ns = frame["text"].rpartition(":")[2]
+                if sent_ns.isdigit():
+                    got.latencies_ms.append((at - int(sent_ns)) / 1e6)
+        if member.ws.state is not State.OPEN:
+            got.errors.append(f"socket closed: {member.ws.close_code} {member.ws.close_reason}")
+        return got
 
 
 async def burst(
     servers_: list[Server],
     members: list[Member],
-    senders: list[ClientConnection],
+    senders: list[Member],
     args: argparse.Namespace,
     rate: float,
 ) -> dict[str, Any]:
     per_sender = args.messages // args.senders
     cpu_before = [s.cpu_s() for s in servers_]
     client_before = time.process_time()
-    send_s, total_s = await chat_round(members, senders, per_sender, rate)
+    started, sent = await chat_round(members, senders, per_sender, rate)
     server_cpu = sum(s.cpu_s() - b for s, b in zip(servers_, cpu_before, strict=True))
     client_cpu = time.process_time() - client_before
-    latencies = [x for m in members for x in m.latencies_ms]
-    delivered = sum(len(m.order) for m in members)
-    reference = members[0].order
+    parse_before = time.process_time()
+    for m in members:
+        m.parse()
+    got = [Received.of(m) for m in members]
+    parse_cpu = time.process_time() - parse_before
+    latencies = [x for g in got for x in g.latencies_ms]
+    delivered = sum(len(g.order) for g in got)
+    total_s = (max(sent, *(g.last_ns for g in got)) - started) / 1e9
     return {
         "rate_in": rate,
         "deliveries": delivered,
         "expected": len(members) * per_sender * len(senders),
-        "same_order": all(m.order == reference for m in members),
-        "errors": [e for m in members for e in m.errors],
-        "send_s": send_s,
+        "same_order": all(g.order == got[0].order for g in got),
+        "errors": [e for g in got for e in g.errors],
+        "send_s": (sent - started) / 1e9,
         "total_s": total_s,
         "rate": delivered / total_s,
         "p50_ms": percentile(latencies, 0.50),
@@ -345,60 +453,46 @@ async def burst(
         "max_ms": max(latencies, default=float("nan")),
         "server_cpu_us": server_cpu / max(1, delivered) * 1e6,
         "client_cpu_us": client_cpu / max(1, delivered) * 1e6,
+        "parse_cpu_us": parse_cpu / max(1, delivered) * 1e6,
     }
 
 
-async def idle_memory(servers_: list[Server], count: int) -> dict[str, float]:
-    """RSS growth of the server processes per idle member (joined, then silent): first
-    ``count`` sockets without permessage-deflate, then ``count`` more with it, all kept open
-    (closing frees memory the next batch would reuse unseen)."""
+async def idle_memory(servers_: list[Server], count: int) -> float:
+    """RSS growth of the server processes per idle member (joined, then silent), over
+    ``count`` sockets in rooms of 100, all kept open until measured (closing frees memory
+    that later sockets would reuse unseen)."""
     bases = [s.url for s in servers_]
     async with httpx.AsyncClient(base_url=bases[0], timeout=60) as client:
-        tokens = await register(client, 2 * count + 20)
-        rooms = [await new_room(client, tokens[i]) for i in range(0, 2 * count + 20, 100)]
-    sockets = await connect_all(bases, rooms[-1], tokens[-20:], None)  # warm the code paths
-    drains = [asyncio.create_task(_drain(ws)) for ws in sockets]
-    result: dict[str, float] = {}
-    for batch, compression in enumerate((None, "deflate")):
+        tokens = await register(client, count + 20)
+        rooms = [await new_room(client, tokens[i]) for i in range(0, count, 100)]
+        warm_room = await new_room(client, tokens[-1])
+    sockets = await connect_all(bases, warm_room, tokens[-20:])  # warm the code paths
+    async with answering_pings(sockets):
         await asyncio.sleep(2)
         before = sum(s.rss_kib() for s in servers_)
-        for r in range(batch * count // 100, (batch + 1) * count // 100):
-            chunk = tokens[r * 100 : (r + 1) * 100]
-            opened = await connect_all(bases, rooms[r], chunk, compression)
-            drains += [asyncio.create_task(_drain(ws)) for ws in opened]
-            sockets += opened
+        for r, room_id in enumerate(rooms):
+            sockets += await connect_all(
+                bases, room_id, tokens[r * 100 : min(count, r * 100 + 100)]
+            )
         await asyncio.sleep(3)  # the joins fanned out; now idle
         after = sum(s.rss_kib() for s in servers_)
-        result["deflate" if compression else "plain"] = (after - before) / count
-    for ws in sockets:
-        await ws.close()
-    for task in drains:
-        task.cancel()
+    for m in sockets:
+        m.close()
     await asyncio.sleep(12)  # their leaves come after the 10 s reconnect grace: let them pass
-    return result
-
-
-async def _drain(ws: ClientConnection) -> None:
-    with contextlib.suppress(Exception):
-        async for _ in ws:
-            pass
+    return (after - before) / count
 
 
 async def measure(servers_: list[Server], args: argparse.Namespace) -> dict[str, Any]:
     idle = await idle_memory(servers_, args.idle)
-    compression = None if args.compression == "none" else "deflate"
-    sockets, members = await members_of(servers_, args.members, compression)
+    members = await members_of(servers_, args.members)
     # Senders spread over the processes like the members (every other socket).
-    senders = sockets[: args.senders]
+    senders = members[: args.senders]
     runs = [
         await burst(servers_, members, senders, args, rate)
         for rate in (float(r) for r in args.rates.split(","))
     ]
-    for ws in sockets:
-        await ws.close()
     for m in members:
-        if m.task is not None:
-            m.task.cancel()
+        m.close()
     return {"idle": idle, "runs": runs}
 
 
@@ -409,11 +503,7 @@ def run_setup(setup: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
     with servers(setup, workdir, args.postgres_url, args.redis_url) as started:
         say(f"[{setup}] {len(started)} process(es): {', '.join(s.url for s in started)}")
         result = asyncio.run(measure(started, args))
-    idle = result["idle"]
-    say(
-        f"[{setup}] idle: {idle['plain']:.1f} KiB per socket without permessage-deflate, "
-        f"{idle['deflate']:.1f} KiB with it ({args.idle} sockets each)"
-    )
+    say(f"[{setup}] idle: {result['idle']:.1f} KiB per socket ({args.idle} sockets)")
     for r in result["runs"]:
         pace = f"{r['rate_in']:.0f} msg/s" if r["rate_in"] else "back to back"
         say(
@@ -421,10 +511,11 @@ def run_setup(setup: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
             f"{r['same_order']}, {r['rate']:,.0f} deliveries/s (sent in {r['send_s']:.2f} s, "
             f"all received in {r['total_s']:.2f} s), latency p50 {r['p50_ms']:.0f} ms, "
             f"p99 {r['p99_ms']:.0f} ms, max {r['max_ms']:.0f} ms; CPU per delivery: servers "
-            f"{r['server_cpu_us']:.1f} µs, clients {r['client_cpu_us']:.1f} µs"
+            f"{r['server_cpu_us']:.1f} µs, clients {r['client_cpu_us']:.1f} µs during the "
+            f"round (+ {r['parse_cpu_us']:.1f} µs parsing after it)"
         )
         if r["errors"]:
-            say(f"[{setup}] {len(r['errors'])} error frames, e.g. {r['errors'][0]}")
+            say(f"[{setup}] {len(r['errors'])} errors, e.g. {r['errors'][0]}")
     return result
 
 
@@ -434,13 +525,12 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--senders", type=int, default=10)
-    parser.add_argument("--idle", type=int, default=400, help="idle sockets per batch (x100)")
+    parser.add_argument("--idle", type=int, default=400, help="idle sockets (100 per room)")
     parser.add_argument(
         "--rates",
         default="0,100,200",
         help="send rates to run, messages/s over all senders (0: back to back, the burst)",
     )
-    parser.add_argument("--compression", choices=["deflate", "none"], default="deflate")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--keep-logs", default="", help="a directory for the server logs")
@@ -466,10 +556,7 @@ def main() -> int:
                     r["same_order"] for r in result["runs"]
                 ),
                 f"p99 < {GOAL_P99_MS:.0f} ms (first run)": burst_run["p99_ms"] < GOAL_P99_MS,
-                f"idle socket < {GOAL_IDLE_KIB:.0f} KiB (no deflate)": result["idle"]["plain"]
-                < GOAL_IDLE_KIB,
-                f"idle socket < {GOAL_IDLE_KIB:.0f} KiB (deflate)": result["idle"]["deflate"]
-                < GOAL_IDLE_KIB,
+                f"idle socket < {GOAL_IDLE_KIB:.0f} KiB": result["idle"] < GOAL_IDLE_KIB,
             }
             for name, passed in checks.items():
                 say(f"  {'PASS' if passed else 'FAIL'}  [{setup}] {name}")
