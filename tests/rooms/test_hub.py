@@ -81,6 +81,39 @@ async def test_out_of_order_and_missing_publishes(app: Any, client: httpx.AsyncC
     assert frames[0]["type"] == "welcome"
 
 
+async def test_concurrent_appends_number_the_chat_without_gaps(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """Writers racing on one room (as instances do) get contiguous, disjoint numbers, and
+    the history holds exactly what they were told; a gone room stores nothing."""
+    sessions = app.state.services.sessionmaker
+    room_id, _ = await _room_with_member(app, client)
+    author = (await register(client, display_name="Other"))["user"]["id"]
+    batches = [
+        [Draft(str(uuid.uuid4()), author, "Other", f"{b}.{n}", 1000 + n) for n in range(b % 4 + 1)]
+        for b in range(12)
+    ]
+    stored = await asyncio.gather(
+        *(service.append_messages(sessions, room_id, batch) for batch in batches)
+    )
+    numbers = []
+    for batch, messages in zip(batches, stored, strict=True):
+        assert messages is not None
+        assert [m["text"] for m in messages] == [d.text for d in batch]
+        seqs = [m["seq"] for m in messages]
+        assert seqs == list(range(seqs[0], seqs[0] + len(batch)))
+        numbers += seqs
+    total = sum(len(b) for b in batches)
+    assert sorted(numbers) == list(range(1, total + 1))
+    found = await service.messages_between(sessions, room_id, 1, total + 1)
+    assert [(m["seq"], m["text"], m["timestamp"]) for m in found] == sorted(
+        (m["seq"], m["text"], m["timestamp"]) for messages in stored for m in messages or []
+    )
+    assert await service.append_messages(sessions, room_id, []) == []
+    gone = str(uuid.uuid4())
+    assert await service.append_messages(sessions, gone, batches[0]) is None
+
+
 async def test_events_of_other_rooms_and_garbage_are_ignored(
     app: Any, client: httpx.AsyncClient
 ) -> None:

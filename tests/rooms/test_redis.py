@@ -106,6 +106,35 @@ async def test_presence_and_playback_cross_processes(pair: Pair, api: Api) -> No
         await p.close()
 
 
+async def test_the_chat_throttle_counts_a_user_on_both_processes(pair: Pair, api: Api) -> None:
+    """Two tabs of one user, behind the balancer on different processes, share one limit."""
+    a, b = pair
+    ann, bob = await api.user("Ann"), await api.user("Bob")
+    room = await api.room(ann)
+    tabs = {
+        "A": await Peer.open(a.url, room["id"], bob["access_token"]),
+        "B": await Peer.open(b.url, room["id"], bob["access_token"]),
+    }
+    limit = 20  # MARIA_ROOM_CHAT_LIMIT per 2 s window; each tab sends a whole limit's worth
+    for tab, peer in tabs.items():
+        for n in range(limit):
+            await peer.send({"type": "chat", "text": f"{tab} {n}"})
+    refused = 0
+    for tab, peer in tabs.items():
+        answered = 0
+        while answered < limit:  # each of this tab's messages comes back: as chat or error
+            frame = await peer.recv()
+            if frame["type"] == "error":
+                assert frame["code"] == "rate_limited"
+                answered, refused = answered + 1, refused + 1
+            elif frame["type"] == "chat" and frame["text"].startswith(tab):
+                answered += 1
+    # Counted per process, both tabs would have got every message through.
+    assert 0 < refused <= limit
+    for peer in tabs.values():
+        await peer.close()
+
+
 async def test_reconnecting_to_the_other_process_causes_no_churn(pair: Pair, api: Api) -> None:
     a, b = pair
     ann, bob = await api.user("Ann"), await api.user("Bob")

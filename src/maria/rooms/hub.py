@@ -233,28 +233,22 @@ class RoomHub:
     # -- commands ---------------------------------------------------------------------
 
     async def chat(self, conn: Conn, text: str) -> None:
-        settings = self._settings
-        count, retry = await self._counters.hit(
-            f"room-chat:{conn.user_id}", settings.room_chat_window
-        )
-        if count > settings.room_chat_limit:
-            conn.push(
-                protocol.error(
-                    "rate_limited",
-                    f"At most {settings.room_chat_limit} messages per "
-                    f"{settings.room_chat_window} s",
-                    retry_after=retry,
-                )
-            )
-            return
+        """Queue a message to the room's writer (which throttles, stores and publishes it)."""
         user = await self._users.get(conn.user_id)
         if user is None or user.disabled:
             conn.close(CLOSE_UNAUTHENTICATED, "invalid_token: the account no longer exists")
             return
         writer = self._writers.get(conn.room_id)
         if writer is None:
+            settings = self._settings
             writer = self._writers[conn.room_id] = ChatWriter(
-                conn.room_id, self._sessions, self._broker, self._on_message, self._writer_done
+                conn.room_id,
+                self._sessions,
+                self._broker,
+                self._counters,
+                (settings.room_chat_limit, settings.room_chat_window),
+                self._on_message,
+                self._writer_done,
             )
         writer.submit(Draft(new_id(), conn.user_id, user.display_name, text, now_ms()), conn)
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maria.errors import Forbidden, NotFound, ValidationFailed
@@ -120,33 +120,79 @@ class Draft:
 async def append_messages(
     sessions: Sessions, room_id: str, drafts: Sequence[Draft]
 ) -> list[dict[str, Any]] | None:
-    """Store messages under the next sequence numbers, in one transaction; None if the room
-    is gone. The row lock of the ``message_seq`` bump orders concurrent writers."""
-    async with sessions() as db, db.begin():
-        last = (
-            await db.execute(
-                update(Room)
-                .where(Room.id == room_id)
-                .values(message_seq=Room.message_seq + len(drafts))
-                .returning(Room.message_seq)
-            )
-        ).scalar_one_or_none()
-        if last is None:
-            return None
-        first = last - len(drafts) + 1
-        messages = [
-            {
-                "id": d.id,
-                "user_id": d.user_id,
-                "name": d.name,
-                "text": d.text,
-                "timestamp": d.timestamp,
-                "seq": first + i,
-            }
-            for i, d in enumerate(drafts)
-        ]
-        await db.execute(insert(RoomMessage), [{**m, "room_id": room_id} for m in messages])
-    return messages
+    """Store messages under the next sequence numbers, all or none; None if the room is
+    gone. The row lock of the ``message_seq`` bump orders concurrent writers."""
+    if not drafts:
+        return []
+    async with sessions() as db:
+        if db.get_bind().dialect.name == "postgresql":
+            return await _append_in_one_statement(db, room_id, drafts)
+        async with db.begin():
+            last = (
+                await db.execute(
+                    update(Room)
+                    .where(Room.id == room_id)
+                    .values(message_seq=Room.message_seq + len(drafts))
+                    .returning(Room.message_seq)
+                )
+            ).scalar_one_or_none()
+            if last is None:
+                return None
+            messages = _numbered(drafts, last - len(drafts) + 1)
+            await db.execute(insert(RoomMessage), [{**m, "room_id": room_id} for m in messages])
+        return messages
+
+
+# Bump and insert in one autocommitted statement: one round trip, and the room row stays
+# locked only while it runs (instances take turns on that lock during a burst).
+_APPEND = text(
+    """
+    WITH bumped AS (
+        UPDATE rooms SET message_seq = message_seq + :n WHERE id = :room_id
+        RETURNING message_seq
+    )
+    INSERT INTO room_messages (id, room_id, seq, user_id, name, text, timestamp)
+    SELECT d.id, :room_id, bumped.message_seq - :n + d.ord, d.user_id, d.name, d.text, d.ts
+    FROM bumped, unnest(
+        CAST(:ids AS varchar[]), CAST(:user_ids AS varchar[]), CAST(:names AS varchar[]),
+        CAST(:texts AS varchar[]), CAST(:timestamps AS bigint[])
+    ) WITH ORDINALITY AS d(id, user_id, name, text, ts, ord)
+    RETURNING seq
+    """
+)
+
+
+async def _append_in_one_statement(
+    db: AsyncSession, room_id: str, drafts: Sequence[Draft]
+) -> list[dict[str, Any]] | None:
+    await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    params = {
+        "n": len(drafts),
+        "room_id": room_id,
+        "ids": [d.id for d in drafts],
+        "user_ids": [d.user_id for d in drafts],
+        "names": [d.name for d in drafts],
+        "texts": [d.text for d in drafts],
+        "timestamps": [d.timestamp for d in drafts],
+    }
+    seqs = (await db.execute(_APPEND, params)).scalars().all()
+    if not seqs:
+        return None
+    return _numbered(drafts, min(seqs))
+
+
+def _numbered(drafts: Sequence[Draft], first: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "user_id": d.user_id,
+            "name": d.name,
+            "text": d.text,
+            "timestamp": d.timestamp,
+            "seq": first + i,
+        }
+        for i, d in enumerate(drafts)
+    ]
 
 
 async def messages_between(

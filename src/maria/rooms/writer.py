@@ -1,9 +1,10 @@
-"""Store a room's chat in batches, then publish it.
+"""Throttle, store and publish a room's chat, in batches.
 
 One writer per room per instance, alive only while it has work. Messages sent while a
-transaction is in flight are stored together by the next one (group commit), so a burst
-costs a few transactions instead of one per message, and a message is published only once
-it is stored: a member never sees a message the history would not have.
+batch is in flight go together into the next one (group commit): a burst costs a few
+counter round trips and transactions instead of one each per message, and a sender's
+socket never waits for either, so its next frame is read at once. A message is published
+only once it is stored: a member never sees a message the history would not have.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 from maria.backends.broker import Broker
+from maria.backends.ratelimit import Counters
 from maria.rooms import events, protocol, service
 from maria.rooms.conn import Conn
 from maria.rooms.service import Draft, Sessions
@@ -28,12 +30,16 @@ class ChatWriter:
         room_id: str,
         sessions: Sessions,
         broker: Broker,
+        counters: Counters,
+        limit: tuple[int, int],
         local: Callable[[str], None],
         done: Callable[[ChatWriter], None],
     ) -> None:
         self.room_id = room_id
         self._sessions = sessions
         self._broker = broker
+        self._counters = counters
+        self._limit, self._window = limit  # messages per user per window (seconds)
         self._local = local  # delivery on this instance when publishing fails
         self._done = done
         self._pending: list[tuple[Draft, Conn]] = []
@@ -54,7 +60,35 @@ class ChatWriter:
             self.task = None
             self._done(self)
 
+    async def _throttle(self, batch: list[tuple[Draft, Conn]]) -> list[tuple[Draft, Conn]]:
+        """The messages within their sender's limit (counted on every instance alike);
+        the others are answered ``rate_limited``."""
+        try:
+            hits = await self._counters.hit_many(
+                [f"room-chat:{draft.user_id}" for draft, _ in batch], self._window
+            )
+        except Exception as exc:
+            log.warning("chat not counted in room %s: %s", self.room_id, type(exc).__name__)
+            _tell(batch, "unavailable", "The message could not be sent; try again")
+            return []
+        allowed = []
+        for (draft, conn), (count, retry) in zip(batch, hits, strict=True):
+            if count <= self._limit:
+                allowed.append((draft, conn))
+            else:
+                conn.push(
+                    protocol.error(
+                        "rate_limited",
+                        f"At most {self._limit} messages per {self._window} s",
+                        retry_after=retry,
+                    )
+                )
+        return allowed
+
     async def _write(self, batch: list[tuple[Draft, Conn]]) -> None:
+        batch = await self._throttle(batch)
+        if not batch:
+            return
         try:
             stored = await service.append_messages(
                 self._sessions, self.room_id, [draft for draft, _ in batch]
