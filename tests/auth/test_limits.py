@@ -390,6 +390,15 @@ async def test_counters_hit_many_and_adjust_in_one_call(counters: Counters) -> N
     assert (await counters.peek("a"))[0][0] == 1
 
 
+async def test_counters_add_many_counts_several_events_per_key(counters: Counters) -> None:
+    await counters.hit("x", 60)
+    totals = await counters.add_many({"x": 3, "y": 2}, 60)
+    assert {key: count for key, (count, _) in totals.items()} == {"x": 4, "y": 2}
+    assert all(0 < ttl <= 60 for _, ttl in totals.values())
+    assert [count for count, _ in await counters.peek("x", "y")] == [4, 2]
+    assert (await counters.hit("y", 60))[0] == 3
+
+
 async def test_redis_counters_are_shared_between_clients(redis_url: str) -> None:
     one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -18,6 +18,11 @@ class Counters(Protocol):
     ) -> list[tuple[int, int]]:
         """Count one event on each of ``keys`` and read ``peek`` without counting, in one
         round trip; results in that order."""
+
+    async def add_many(self, counts: Mapping[str, int], window: int) -> dict[str, tuple[int, int]]:
+        """Count ``counts[key]`` events on each key in one round trip (a batch of one
+        sender's messages costs one command, not one per message); each key's new
+        ``(count, seconds left)``."""
 
     async def peek(self, *keys: str) -> list[tuple[int, int]]:
         """``(count, seconds left)`` of each key without counting (0, 0 when absent)."""
@@ -48,13 +53,19 @@ class MemoryCounters:
         return entry
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:
+        return self._add(key, 1, window)
+
+    async def add_many(self, counts: Mapping[str, int], window: int) -> dict[str, tuple[int, int]]:
+        return {key: self._add(key, n, window) for key, n in counts.items()}
+
+    def _add(self, key: str, n: int, window: int) -> tuple[int, int]:
         now = time.monotonic()
         entry = self._live(key, now)
         if entry is None:
             if len(self._windows) >= self._max_keys:
                 self._sweep(now)
             entry = (0, now + window)
-        count, resets = entry[0] + 1, entry[1]
+        count, resets = entry[0] + n, entry[1]
         self._windows[key] = (count, resets)
         return count, max(1, int(resets - now + 0.999))
 
@@ -147,6 +158,18 @@ class RedisCounters:
         for value, ttl in zip(peek_part[::2], peek_part[1::2], strict=True):
             out.append((0, 0) if value is None else (int(value), max(1, int(ttl))))
         return out
+
+    async def add_many(self, counts: Mapping[str, int], window: int) -> dict[str, tuple[int, int]]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key, n in counts.items():
+                pipe.incrby(self._prefix + key, n)
+                pipe.expire(self._prefix + key, window, nx=True)
+                pipe.ttl(self._prefix + key)
+            raw = await pipe.execute()
+        return {
+            key: (int(count), max(1, int(ttl)))
+            for key, count, ttl in zip(counts, raw[::3], raw[2::3], strict=True)
+        }
 
     async def peek(self, *keys: str) -> list[tuple[int, int]]:
         return await self.hit_many([], 0, peek=keys)

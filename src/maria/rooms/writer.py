@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 from maria.backends.broker import Broker
@@ -21,7 +22,7 @@ from maria.rooms.service import Draft, Sessions
 
 log = logging.getLogger("maria.rooms")
 
-MAX_BATCH = 200
+MAX_BATCH = 1000
 
 
 class ChatWriter:
@@ -63,17 +64,21 @@ class ChatWriter:
     async def _throttle(self, batch: list[tuple[Draft, Conn]]) -> list[tuple[Draft, Conn]]:
         """The messages within their sender's limit (counted on every instance alike);
         the others are answered ``rate_limited``."""
+        keys = [f"room-chat:{draft.user_id}" for draft, _ in batch]
+        counts = Counter(keys)
         try:
-            hits = await self._counters.hit_many(
-                [f"room-chat:{draft.user_id}" for draft, _ in batch], self._window
-            )
+            totals = await self._counters.add_many(counts, self._window)
         except Exception as exc:
             log.warning("chat not counted in room %s: %s", self.room_id, type(exc).__name__)
             _tell(batch, "unavailable", "The message could not be sent; try again")
             return []
+        # This batch's messages of a key are the last counts[key] events of its total.
+        seen: Counter[str] = Counter()
         allowed = []
-        for (draft, conn), (count, retry) in zip(batch, hits, strict=True):
-            if count <= self._limit:
+        for key, (draft, conn) in zip(keys, batch, strict=True):
+            total, retry = totals[key]
+            seen[key] += 1
+            if total - counts[key] + seen[key] <= self._limit:
                 allowed.append((draft, conn))
             else:
                 conn.push(
