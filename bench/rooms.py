@@ -64,6 +64,7 @@ from websockets.protocol import State
 from websockets.uri import WebSocketURI, parse_uri
 
 MARIA = Path(sys.executable).with_name("maria")
+REFERENCE = Path(__file__).with_name("room_reference.py")
 SECRET = "bench-secret-" + "r" * 40
 PASSWORD = "bench: correct horse battery staple"
 GOAL_P99_MS = 250.0
@@ -84,15 +85,22 @@ def free_port() -> int:
 
 
 class Server:
-    """One ``maria serve`` child process; ``stop`` ends it by its own process group."""
+    """One ``maria serve`` (or, with ``reference``, ``bench/room_reference.py``) child
+    process; ``stop`` ends it by its own process group."""
 
-    def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], workdir: Path, *, reference: bool = False
+    ) -> None:
         self.name = name
+        self.reference = reference
         self.port = free_port()
         self.log_path = workdir / f"{name}.log"
+        command = [str(REFERENCE)] if reference else [str(MARIA), "serve"]
+        if reference:
+            command.insert(0, sys.executable)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [str(MARIA), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
                 env=env,
                 cwd=workdir,
                 stdout=log,
@@ -157,8 +165,10 @@ def servers(setup: str, workdir: Path, pg_url: str, redis_url: str) -> Iterator[
     started: list[Server] = []
     database = None
     try:
-        if setup == "one":
-            started.append(Server("one", base_env(workdir / "one"), workdir))
+        if setup in ("reference", "one"):
+            started.append(
+                Server(setup, base_env(workdir / setup), workdir, reference=setup == "reference")
+            )
             started[0].wait_ready()
         else:
             database = f"maria_rooms_bench_{secrets.token_hex(4)}"
@@ -350,12 +360,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def members_of(servers_: list[Server], count: int) -> list[Member]:
-    bases = [s.url for s in servers_]
-    async with httpx.AsyncClient(base_url=bases[0], timeout=60) as client:
+async def accounts(servers_: list[Server], count: int, rooms: int) -> tuple[list[str], list[str]]:
+    """``count`` access tokens and ``rooms`` new rooms (made by the first ``rooms`` users);
+    the reference takes any token and any path."""
+    if servers_[0].reference:
+        return ["-"] * count, [f"room-{secrets.token_hex(4)}" for _ in range(rooms)]
+    async with httpx.AsyncClient(base_url=servers_[0].url, timeout=60) as client:
         tokens = await register(client, count)
-        room_id = await new_room(client, tokens[0])
-    members = await connect_all(bases, room_id, tokens)
+        return tokens, [await new_room(client, tokens[i]) for i in range(rooms)]
+
+
+async def members_of(servers_: list[Server], count: int) -> list[Member]:
+    tokens, (room_id,) = await accounts(servers_, count, 1)
+    members = await connect_all([s.url for s in servers_], room_id, tokens)
     await chat_round(members, members[:1], 1, 0.0)  # warm-up: one message everywhere
     return members
 
@@ -462,10 +479,7 @@ async def idle_memory(servers_: list[Server], count: int) -> float:
     ``count`` sockets in rooms of 100, all kept open until measured (closing frees memory
     that later sockets would reuse unseen)."""
     bases = [s.url for s in servers_]
-    async with httpx.AsyncClient(base_url=bases[0], timeout=60) as client:
-        tokens = await register(client, count + 20)
-        rooms = [await new_room(client, tokens[i]) for i in range(0, count, 100)]
-        warm_room = await new_room(client, tokens[-1])
+    tokens, (warm_room, *rooms) = await accounts(servers_, count + 20, 1 + -(-count // 100))
     sockets = await connect_all(bases, warm_room, tokens[-20:])  # warm the code paths
     async with answering_pings(sockets):
         await asyncio.sleep(2)
@@ -519,9 +533,20 @@ def run_setup(setup: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
     return result
 
 
+def compare(setup: str, result: dict[str, Any], reference: dict[str, Any]) -> None:
+    """Maria's figures as multiples of the reference's, measured in the same run."""
+    mine, ref = result["runs"][0], reference["runs"][0]
+    say(
+        f"[{setup}] / reference, back to back: deliveries/s ×{mine['rate'] / ref['rate']:.2f}, "
+        f"p99 ×{mine['p99_ms'] / ref['p99_ms']:.2f}, server CPU per delivery "
+        f"×{mine['server_cpu_us'] / ref['server_cpu_us']:.2f}; idle socket "
+        f"×{result['idle'] / reference['idle']:.2f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--setup", choices=["one", "two", "both"], default="both")
+    parser.add_argument("--setup", choices=["reference", "one", "two", "all"], default="all")
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--senders", type=int, default=10)
@@ -539,14 +564,19 @@ def main() -> int:
         import uvloop
 
         uvloop.install()
-    setups = ["one", "two"] if args.setup == "both" else [args.setup]
+    setups = ["reference", "one", "two"] if args.setup == "all" else [args.setup]
     ok = True
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="maria-rooms-bench-") as tmp:
         if args.keep_logs:
             tmp = args.keep_logs
             Path(tmp).mkdir(parents=True, exist_ok=True)
         for setup in setups:
-            result = run_setup(setup, args, Path(tmp))
+            result = results[setup] = run_setup(setup, args, Path(tmp))
+            if setup == "reference":
+                continue
+            if "reference" in results:
+                compare(setup, result, results["reference"])
             burst_run = result["runs"][0]
             checks = {
                 "no delivery lost (every run)": all(
