@@ -56,8 +56,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def main() -> None:
-    import uvicorn
-
     p = argparse.ArgumentParser(description="bare ASGI ceiling for Maria's benchmark")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8001)
@@ -65,18 +63,27 @@ def main() -> None:
     args = p.parse_args()
     if args.body_file:
         os.environ[BODY_ENV] = str(Path(args.body_file).resolve())
-    # The same settings as ``maria serve`` (src/maria/cli.py), loaded by import string too.
+    serve_like_maria("ceiling:app", args.host, args.port)
+
+
+def serve_like_maria(app: str, host: str, port: int, **options: Any) -> None:
+    """Run ``app`` (an import string in bench/) with ``maria serve``'s settings
+    (src/maria/cli.py), so that a comparison measures the app, not the server set-up."""
+    import uvicorn
+
     uvicorn.run(
-        "ceiling:app",
+        app,
         app_dir=str(Path(__file__).resolve().parent),
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         workers=1,
         loop="uvloop",
         http="httptools",
         access_log=False,
         proxy_headers=True,
+        ws_per_message_deflate=False,
         log_level="info",
+        **options,
     )
 
 

@@ -19,7 +19,6 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 Send = Any
@@ -75,24 +74,13 @@ async def room_socket(path: str, receive: Any, send: Any) -> None:
 
 
 def main() -> None:
-    import uvicorn
+    from ceiling import serve_like_maria
 
     p = argparse.ArgumentParser(description="bare ASGI room fan-out for the rooms benchmark")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8002)
     args = p.parse_args()
-    uvicorn.run(
-        "room_reference:app",
-        app_dir=str(Path(__file__).resolve().parent),
-        host=args.host,
-        port=args.port,
-        workers=1,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        ws_per_message_deflate=False,
-        log_level="info",
-    )
+    serve_like_maria("room_reference:app", args.host, args.port)
 
 
 if __name__ == "__main__":
