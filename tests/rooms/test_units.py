@@ -166,3 +166,74 @@ async def test_a_reader_that_falls_too_far_behind_is_closed() -> None:
         await asyncio.sleep(0.01)
     assert closed == [conn.closing]
     await conn.stop()
+
+
+async def test_idle_sockets_are_written_directly_once_per_loop_pass_and_in_order() -> None:
+    import asyncio
+
+    from maria.rooms.conn import Conn, Flusher
+
+    wire: list[str] = []  # what reached the socket, by either path
+    direct: list[list[str]] = []  # write_now's calls
+    sent: list[list[str]] = []  # the writer task's sends
+    writable = True
+    gate = asyncio.Event()
+
+    async def send(frames: list[str]) -> None:
+        sent.append(frames)
+        await gate.wait()
+        wire.extend(frames)
+
+    def write_now(frames: list[str]) -> bool:
+        if writable:
+            direct.append(list(frames))
+            wire.extend(frames)
+        return writable
+
+    async def close(code: int, reason: str) -> None:
+        return None
+
+    async def settle() -> None:
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    conn = Conn(
+        room_id="r",
+        user_id="u",
+        name="U",
+        sid="s",
+        exp=0,
+        send=send,
+        close=close,
+        write_now=write_now,
+        flusher=Flusher(),
+    )
+    conn.start("welcome")
+    conn.push("queued behind the welcome")  # the writer is busy: it sends this too
+    await settle()
+    conn.push("while sending")
+    gate.set()
+    await settle()
+    assert sent == [["welcome", "queued behind the welcome"], ["while sending"]]
+    conn.push("a")  # two deliveries in one pass: one write, and no writer wake-up
+    conn.push_all(["b", "c"])
+    assert direct == []  # not inside the delivery: in the loop's next pass
+    await settle()
+    assert direct == [["a", "b", "c"]] and len(sent) == 2
+    writable = False  # flow control holds the socket: the writer takes over
+    conn.push("held")
+    await asyncio.sleep(0)  # the flush failed and woke the writer, which has not run yet
+    writable = True
+    conn.push("after held")  # must not overtake "held"
+    await settle()
+    assert wire == [
+        "welcome",
+        "queued behind the welcome",
+        "while sending",
+        "a",
+        "b",
+        "c",
+        "held",
+        "after held",
+    ]
+    await conn.stop()

@@ -61,16 +61,24 @@ class Batches:
     def __init__(self) -> None:
         self.offered: list[bool] = []
         self.late_error: list[BaseException] = []
+        self.direct: list[bool] = []  # what ``write_now`` answered, open then closed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ws = WebSocket(scope, receive, send)
         await ws.accept()
         self.offered.append(wire.EXTENSION in scope["extensions"])
         send_frames = wire.sender(ws, send)
+        write_now = wire.direct_writer(ws)
         await send_frames(TEXTS)
         await send_frames(["second batch"])
+        if write_now is not None:
+            self.direct.append(write_now(["written now", "and this"]))
+        else:
+            await send_frames(["written now", "and this"])
         message = await ws.receive()  # the client closes
         assert message["type"] == "websocket.disconnect"
+        if write_now is not None:
+            self.direct.append(write_now(["too late"]))
         try:
             await send_frames(["too late"])
         except Exception as exc:  # what the room writer sees when a peer is gone
@@ -109,8 +117,8 @@ async def test_a_client_receives_every_frame_in_order(server: tuple[str, Batches
     url, app, deflate = server
     kwargs: dict[str, Any] = {"compression": "deflate" if deflate else None, "proxy": None}
     async with connect(url, **kwargs) as ws:
-        received = [await asyncio.wait_for(ws.recv(), 10) for _ in range(len(TEXTS) + 1)]
-    assert received == [*TEXTS, "second batch"]
+        received = [await asyncio.wait_for(ws.recv(), 10) for _ in range(len(TEXTS) + 3)]
+    assert received == [*TEXTS, "second batch", "written now", "and this"]
     # Compressed frames differ per socket: that connection falls back to one send each.
     assert app.offered == [not deflate]
     for _ in range(200):
@@ -118,3 +126,4 @@ async def test_a_client_receives_every_frame_in_order(server: tuple[str, Batches
             break
         await asyncio.sleep(0.01)
     assert len(app.late_error) == 1 and isinstance(app.late_error[0], Exception)
+    assert app.direct == ([] if deflate else [True, False])  # nothing written once closed

@@ -1,10 +1,13 @@
 """One member's socket as the hub sees it: who, until when, and an outbox.
 
-Fan-out only appends the (shared) frame string to each member's outbox; one writer task
-per socket drains it, handing ``send`` everything queued at once. A slow reader thus
-delays only itself, and one that falls ``MAX_OUTBOX`` frames behind is closed rather than
-allowed to grow without bound. The hub never touches the WebSocket itself: it gets
-``send``/``close`` callables.
+Fan-out only appends the (shared) frame strings to each member's outbox. While a socket
+is idle, a ``Flusher`` writes the outbox in the loop's next pass with the server's
+synchronous ``write_now`` (see ``wire``): at a few messages a second, waking one writer task
+per member per message was a quarter of the CPU. Otherwise (flow control holds the socket,
+or the server has no ``write_now``) the socket's writer task drains the outbox, handing
+``send`` everything queued at once. A slow reader thus delays only itself, and one that
+falls ``MAX_OUTBOX`` frames behind is closed rather than allowed to grow without bound.
+The hub never touches the WebSocket itself: it gets ``send``/``write_now``/``close``.
 
 Idle sockets are the common case, so an idle ``Conn`` holds little: a list swapped out
 whole by the writer (not a deque, whose first block alone is 760 bytes) and a future only
@@ -24,6 +27,7 @@ from maria.rooms.protocol import CLOSE_SLOW
 log = logging.getLogger("maria.rooms")
 
 SendFrames = Callable[[list[str]], Awaitable[None]]
+WriteNow = Callable[[list[str]], bool]
 CloseSocket = Callable[[int, str], Awaitable[None]]
 
 MAX_OUTBOX = 10_000
@@ -39,6 +43,9 @@ class Conn:
         "sid",
         "exp",
         "_send",
+        "_write_now",
+        "_flusher",
+        "_dirty",
         "_close",
         "_outbox",
         "_waiter",
@@ -59,6 +66,8 @@ class Conn:
         exp: int,
         send: SendFrames,
         close: CloseSocket,
+        write_now: WriteNow | None = None,
+        flusher: Flusher | None = None,
     ) -> None:
         self.room_id = room_id
         self.user_id = user_id
@@ -66,6 +75,9 @@ class Conn:
         self.sid = sid
         self.exp = exp
         self._send = send
+        self._write_now = write_now
+        self._flusher = flusher if write_now is not None else None  # both, or the writer
+        self._dirty = False
         self._close = close
         self._outbox: list[str] = []
         self._waiter: asyncio.Future[None] | None = None
@@ -90,7 +102,32 @@ class Conn:
             self.close(CLOSE_SLOW, "slow_consumer: the client reads too slowly")
             return
         self._outbox += frames
-        self._wake()
+        if self._flusher is not None and self._idle():
+            if not self._dirty:
+                self._dirty = True
+                self._flusher.add(self)
+        else:
+            self._wake()
+
+    def flush(self) -> None:
+        """Write what is queued right away if the writer is idle (nothing in flight, so
+        the order holds) and the server can; else leave it to the writer."""
+        self._dirty = False
+        if not self._outbox or self.closing is not None:
+            return
+        assert self._write_now is not None
+        try:
+            written = self._idle() and self._write_now(self._outbox)
+        except Exception:  # the writer meets the same error and ends the socket
+            written = False
+        if written:
+            self._outbox = []
+        else:
+            self._wake()
+
+    def _idle(self) -> bool:
+        waiter = self._waiter
+        return waiter is not None and not waiter.done()
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued; later pushes are dropped."""
@@ -148,3 +185,22 @@ class Conn:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class Flusher:
+    """Idle sockets given frames during one pass of the event loop, written in the next
+    pass without waking their writer tasks (frames queued by several deliveries in one pass
+    thus leave in one write). One per hub, so per event loop."""
+
+    def __init__(self) -> None:
+        self._conns: list[Conn] = []
+
+    def add(self, conn: Conn) -> None:
+        if not self._conns:
+            asyncio.get_running_loop().call_soon(self._run)
+        self._conns.append(conn)
+
+    def _run(self) -> None:
+        conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.flush()

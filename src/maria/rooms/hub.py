@@ -24,7 +24,7 @@ from maria.backends.ratelimit import Counters
 from maria.config import Settings
 from maria.db import new_id
 from maria.rooms import events, protocol, service
-from maria.rooms.conn import CloseSocket, Conn, SendFrames
+from maria.rooms.conn import CloseSocket, Conn, Flusher, SendFrames, WriteNow
 from maria.rooms.playback import Action, now_ms
 from maria.rooms.presence import Member, Presence
 from maria.rooms.protocol import CLOSE_DELETED, CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
@@ -68,6 +68,7 @@ class RoomHub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._background = asyncio.Semaphore(BACKGROUND_REDIS)
+        self._flusher = Flusher()
         broker.subscribe(events.CHANNEL, self._on_message)
         broker.on_reconnect.append(self._resync_all)
 
@@ -121,6 +122,7 @@ class RoomHub:
         exp: int,
         send: SendFrames,
         close: CloseSocket,
+        write_now: WriteNow | None = None,
     ) -> Conn | None:
         """Register a socket; None if the room does not exist. Its first frame is the
         welcome; everyone else gets ``presence join`` unless the user was here already."""
@@ -145,7 +147,15 @@ class RoomHub:
             self._release(room, user_id, name)
             raise
         conn = Conn(
-            room_id=room_id, user_id=user_id, name=name, sid=sid, exp=exp, send=send, close=close
+            room_id=room_id,
+            user_id=user_id,
+            name=name,
+            sid=sid,
+            exp=exp,
+            send=send,
+            close=close,
+            write_now=write_now,
+            flusher=self._flusher,
         )
         room.conns.setdefault(user_id, set()).add(conn)
         conn.start(room.welcome(conn, room.members.get(user_id, me)))

@@ -82,6 +82,7 @@ async def serve(ws: WebSocket, send: Send, room_id: str, services: Services) -> 
             exp=claims.exp,
             send=wire.sender(ws, send),
             close=ws.close,
+            write_now=wire.direct_writer(ws),
         )
     except Exception:
         log.exception("joining room %s failed", room_id)

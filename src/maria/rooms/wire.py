@@ -23,7 +23,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 
-from maria.rooms.conn import SendFrames
+from maria.rooms.conn import SendFrames, WriteNow
 
 EXTENSION = "maria.websocket.frames"
 SHARED_UP_TO = 8 * 1024  # chat and presence frames are shared; a welcome is one member's
@@ -76,6 +76,12 @@ def sender(ws: WebSocket, send: Send) -> SendFrames:
     return send_frames
 
 
+def direct_writer(ws: WebSocket) -> WriteNow | None:
+    """The server's synchronous frame writer for ``ws``, if it offers one."""
+    extension = ws.scope.get("extensions", {}).get(EXTENSION)
+    return None if extension is None else cast(WriteNow, extension["write"])
+
+
 class FramesProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol plus ``maria.websocket.frames``: ready frames as bytes."""
 
@@ -83,7 +89,24 @@ class FramesProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
         if scope is not None and not self.conn.extensions:
-            scope["extensions"][EXTENSION] = {}
+            scope["extensions"][EXTENSION] = {"write": self.write_now}
+
+    def write_now(self, texts: list[str]) -> bool:
+        """Write ``texts``' frames at once; False (nothing written) while flow control
+        holds the socket or it is not open, so the caller takes the awaiting path."""
+        if not (self.writable.is_set() and self._open()):
+            return False
+        for data in chunks(texts):
+            self.transport.write(data)
+        return True
+
+    def _open(self) -> bool:
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and self.conn.state is State.OPEN
+            and not self.transport.is_closing()
+        )
 
     async def send(self, message: Any) -> None:
         if message["type"] != EXTENSION:
@@ -92,6 +115,6 @@ class FramesProtocol(WebSocketsSansIOProtocol):
         await self.writable.wait()
         if not self.handshake_complete:
             raise RuntimeError(f"{EXTENSION} before websocket.accept")
-        if self.close_sent or self.conn.state is not State.OPEN or self.transport.is_closing():
+        if not self._open():
             raise ClientDisconnected()
         self.transport.write(cast(bytes, message["bytes"]))
