@@ -337,8 +337,10 @@ class RoomHub:
             event = json.loads(body)
             kind = event.get("k")
             if kind == "chat":
+                released = []
                 for item in event["m"]:
-                    room.deliver(room.orderer.offer(int(item["seq"]), item))
+                    released += room.orderer.offer(int(item["seq"]), item)
+                room.deliver(released)  # one delivery per event: a batch, written as one
                 self._watch_gap(room)
             elif kind == "deleted":
                 self._close_room(room)

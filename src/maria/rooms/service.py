@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy import Table, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maria.errors import Forbidden, NotFound, ValidationFailed
@@ -139,7 +139,9 @@ async def append_messages(
             if last is None:
                 return None
             messages = _numbered(drafts, last - len(drafts) + 1)
-            await db.execute(insert(RoomMessage), [{**m, "room_id": room_id} for m in messages])
+            # A Core insert: the ORM's bulk insert took three times the CPU for a burst.
+            rows = [{**m, "room_id": room_id} for m in messages]
+            await db.execute(insert(cast(Table, RoomMessage.__table__)), rows)
         return messages
 
 
