@@ -5,9 +5,10 @@ member of a room: ``frame`` builds them once (websockets does the framing), and 
 backlog goes to the socket as one write instead of one ASGI message, one framing step and
 one ``write`` system call per frame. uvicorn's ASGI interface has no such message;
 ``FramesProtocol`` (what ``maria serve`` runs) adds it as the ASGI extension
-``maria.websocket.frames``. Where it is missing (another server, the test client, a
-connection that negotiated compression, whose frames differ per socket), sockets send
-message by message.
+``maria.websocket.frames``, whose ``write`` entry also writes frames synchronously when the
+socket is open and writable (``conn.Flusher`` uses it for idle sockets). Where it is
+missing (another server, the test client, a connection that negotiated compression, whose
+frames differ per socket), sockets send message by message.
 """
 
 from __future__ import annotations
