@@ -9,6 +9,11 @@ one ``write`` system call per frame. uvicorn's ASGI interface has no such messag
 socket is open and writable (``conn.Flusher`` uses it for idle sockets). Where it is
 missing (another server, the test client, a connection that negotiated compression, whose
 frames differ per socket), sockets send message by message.
+
+``FramesProtocol`` reads attributes of uvicorn's websockets-sansio protocol (``writable``,
+``handshake_complete``, ``close_sent``, ``conn``, ``transport``), which are not public API:
+``pyproject.toml`` bounds uvicorn to the versions checked (0.36 to 0.54), and
+``tests/rooms/test_wire.py`` runs it on a real uvicorn server.
 """
 
 from __future__ import annotations
