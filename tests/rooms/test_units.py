@@ -176,7 +176,7 @@ async def test_idle_sockets_are_written_directly_once_per_loop_pass_and_in_order
     wire: list[str] = []  # what reached the socket, by either path
     direct: list[list[str]] = []  # write_now's calls
     sent: list[list[str]] = []  # the writer task's sends
-    writable = True
+    room = 100  # frames flow control lets through before it holds the socket
     gate = asyncio.Event()
 
     async def send(frames: list[str]) -> None:
@@ -184,11 +184,12 @@ async def test_idle_sockets_are_written_directly_once_per_loop_pass_and_in_order
         await gate.wait()
         wire.extend(frames)
 
-    def write_now(frames: list[str]) -> bool:
-        if writable:
-            direct.append(list(frames))
-            wire.extend(frames)
-        return writable
+    def write_now(frames: list[str]) -> int:
+        count = min(room, len(frames))
+        if count:
+            direct.append(frames[:count])
+            wire.extend(frames[:count])
+        return count
 
     async def close(code: int, reason: str) -> None:
         return None
@@ -220,12 +221,13 @@ async def test_idle_sockets_are_written_directly_once_per_loop_pass_and_in_order
     assert direct == []  # not inside the delivery: in the loop's next pass
     await settle()
     assert direct == [["a", "b", "c"]] and len(sent) == 2
-    writable = False  # flow control holds the socket: the writer takes over
-    conn.push("held")
-    await asyncio.sleep(0)  # the flush failed and woke the writer, which has not run yet
-    writable = True
+    room = 1  # flow control holds the socket after one frame: the writer takes the rest
+    conn.push_all(["d", "held"])
+    await asyncio.sleep(0)  # the flush woke the writer, which has not run yet
+    room = 100
     conn.push("after held")  # must not overtake "held"
     await settle()
+    assert direct[-1] == ["d"] and sent[-1] == ["held", "after held"]
     assert wire == [
         "welcome",
         "queued behind the welcome",
@@ -233,6 +235,7 @@ async def test_idle_sockets_are_written_directly_once_per_loop_pass_and_in_order
         "a",
         "b",
         "c",
+        "d",
         "held",
         "after held",
     ]

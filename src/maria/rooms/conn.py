@@ -27,7 +27,8 @@ from maria.rooms.protocol import CLOSE_SLOW
 log = logging.getLogger("maria.rooms")
 
 SendFrames = Callable[[list[str]], Awaitable[None]]
-WriteNow = Callable[[list[str]], bool]
+# Write frames right away as far as nothing stands in the way; how many were written.
+WriteNow = Callable[[list[str]], int]
 CloseSocket = Callable[[int, str], Awaitable[None]]
 
 MAX_OUTBOX = 10_000
@@ -111,18 +112,18 @@ class Conn:
 
     def flush(self) -> None:
         """Write what is queued right away if the writer is idle (nothing in flight, so
-        the order holds) and the server can; else leave it to the writer."""
+        the order holds) and the server can; leave what it could not to the writer."""
         self._dirty = False
         if not self._outbox or self.closing is not None:
             return
         assert self._write_now is not None
         try:
-            written = self._idle() and self._write_now(self._outbox)
+            written = self._write_now(self._outbox) if self._idle() else 0
         except Exception:  # the writer meets the same error and ends the socket
-            written = False
+            written = 0
         if written:
-            self._outbox = []
-        else:
+            del self._outbox[:written]
+        if self._outbox:
             self._wake()
 
     def _idle(self) -> bool:

@@ -5,7 +5,7 @@ member of a room: ``frame`` builds them once (websockets does the framing), and 
 backlog goes to the socket as one write instead of one ASGI message, one framing step and
 one ``write`` system call per frame. uvicorn's ASGI interface has no such message;
 ``FramesProtocol`` (what ``maria serve`` runs) adds it as the ASGI extension
-``maria.websocket.frames``, whose ``write`` entry also writes frames synchronously when the
+``maria.websocket.frames``, whose ``write`` entry also writes frames synchronously while the
 socket is open and writable (``conn.Flusher`` uses it for idle sockets). Where it is
 missing (another server, the test client, a connection that negotiated compression, whose
 frames differ per socket), sockets send message by message.
@@ -19,6 +19,7 @@ frames differ per socket), sockets send message by message.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any, cast
 
 from starlette.types import Send
@@ -48,9 +49,10 @@ def frame(text: str) -> bytes:
     return _shared(text) if len(text) <= SHARED_UP_TO else _serialize(text)
 
 
-def chunks(texts: list[str]) -> list[bytes]:
-    """``texts`` framed and joined into writes of at most about ``MAX_WRITE`` bytes."""
-    out: list[bytes] = []
+def chunks(texts: list[str]) -> Iterator[tuple[bytes, int]]:
+    """``texts`` framed and joined into writes of at most about ``MAX_WRITE`` bytes, each
+    with the number of texts it carries; lazily, so a writer that stops early frames no
+    more than it sent."""
     part: list[bytes] = []
     size = 0
     for text in texts:
@@ -58,11 +60,10 @@ def chunks(texts: list[str]) -> list[bytes]:
         part.append(data)
         size += len(data)
         if size >= MAX_WRITE:
-            out.append(b"".join(part))
+            yield b"".join(part), len(part)
             part, size = [], 0
     if part:
-        out.append(b"".join(part))
-    return out
+        yield b"".join(part), len(part)
 
 
 def sender(ws: WebSocket, send: Send) -> SendFrames:
@@ -70,7 +71,7 @@ def sender(ws: WebSocket, send: Send) -> SendFrames:
     if EXTENSION in ws.scope.get("extensions", {}):
 
         async def send_frames(texts: list[str]) -> None:
-            for data in chunks(texts):
+            for data, _ in chunks(texts):
                 await send({"type": EXTENSION, "bytes": data})
 
     else:
@@ -97,14 +98,17 @@ class FramesProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.conn.extensions:
             scope["extensions"][EXTENSION] = {"write": self.write_now}
 
-    def write_now(self, texts: list[str]) -> bool:
-        """Write ``texts``' frames at once; False (nothing written) while flow control
-        holds the socket or it is not open, so the caller takes the awaiting path."""
-        if not (self.writable.is_set() and self._open()):
-            return False
-        for data in chunks(texts):
+    def write_now(self, texts: list[str]) -> int:
+        """Write ``texts``' frames at once, as far as flow control lets us (a slow reader
+        buffers one chunk here, not a whole batch); how many of them were written (none
+        when the socket is not open). The caller leaves the rest to the awaiting path."""
+        written = 0
+        for data, count in chunks(texts):
+            if not (self.writable.is_set() and self._open()):
+                break
             self.transport.write(data)
-        return True
+            written += count
+        return written
 
     def _open(self) -> bool:
         return (
