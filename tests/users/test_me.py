@@ -56,3 +56,23 @@ async def test_patch_me_bad_input(client: httpx.AsyncClient) -> None:
 
 async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/api/v1/users/me"), 401, "not_authenticated")
+
+
+async def test_me_answers_alike_from_the_cache_and_the_declared_way(
+    client: httpx.AsyncClient,
+) -> None:
+    """The first read fills the instance's user cache (declared endpoint); later reads with
+    a bearer token take ``MeRoute``'s shortcut: same status, headers and body."""
+    session = await register(client, display_name="Cache")
+    first = await client.get("/api/v1/users/me", headers=bearer(session))
+    second = await client.get("/api/v1/users/me", headers=bearer(session))
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert first.headers["content-type"] == second.headers["content-type"] == "application/json"
+    assert first.headers["content-length"] == second.headers["content-length"]
+    forged = session["access_token"][:-2] + ("A" if session["access_token"][-2] != "A" else "B")
+    assert_error(
+        await client.get("/api/v1/users/me", headers=bearer({"access_token": forged})),
+        401,
+        "invalid_token",
+    )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
 
+from maria.auth.gate import CLAIMS_KEY
+from maria.auth.tokens import AccessClaims
 from maria.deps import ClaimsDep, ServicesDep, services_of
 from maria.errors import InvalidToken
 from maria.services import Services
@@ -29,10 +34,34 @@ def _user_json(user: UserView) -> bytes:
     return UserOut.of(user).model_dump_json().encode()
 
 
-@router.get("/me", response_model=UserOut)
+class MeRoute(APIRoute):
+    """``GET /me`` for a bearer token ``TokenGate`` already verified and a user this
+    instance holds: answered without FastAPI's dependency resolution (a tenth of the
+    request's cost). Anything else (a cookie, a miss, a disabled account) goes the declared
+    way, which gives the same answer (``current_claims`` returns the same claims)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        declared = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            claims: AccessClaims | None = request.scope.get(CLAIMS_KEY)
+            if claims is not None:
+                user = services_of(request).users.cached(claims.sub)
+                if user is not None and not user.disabled:
+                    return Response(_user_json(user), media_type="application/json")
+            return await declared(request)
+
+        return handler
+
+
 async def get_me(request: Request, claims: ClaimsDep) -> Response:
     user = await _me(claims.sub, services_of(request))
     return Response(_user_json(user), media_type="application/json")
+
+
+router.add_api_route(
+    "/me", get_me, methods=["GET"], response_model=UserOut, route_class_override=MeRoute
+)
 
 
 @router.patch("/me", response_model=UserOut)

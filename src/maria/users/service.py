@@ -110,6 +110,10 @@ class UserCache:
     def forget(self, user_id: str) -> None:
         self._entries.pop(user_id, None)
 
+    def cached(self, user_id: str) -> UserView | None:
+        """The view if this instance holds it (no database read)."""
+        return self._entries.get(user_id)
+
     async def get(self, user_id: str) -> UserView | None:
         view = self._entries.get(user_id)
         if view is not None:
