@@ -36,9 +36,10 @@ def _user_json(user: UserView) -> bytes:
 
 class MeRoute(APIRoute):
     """``GET /me`` for a bearer token ``TokenGate`` already verified and a user this
-    instance holds: answered without FastAPI's dependency resolution (a tenth of the
-    request's cost). Anything else (a cookie, a miss, a disabled account) goes the declared
-    way, which gives the same answer (``current_claims`` returns the same claims)."""
+    instance holds: answered without FastAPI's dependency resolution (about a third of
+    the request's CPU: 161 -> 107 µs). Anything else (a cookie, a miss, a disabled
+    account) goes the declared way, which gives the same answer (``current_claims``
+    returns the same claims)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         declared = super().get_route_handler()
