@@ -95,9 +95,7 @@ class Server:
         self.reference = reference
         self.port = free_port()
         self.log_path = workdir / f"{name}.log"
-        command = [str(REFERENCE)] if reference else [str(MARIA), "serve"]
-        if reference:
-            command.insert(0, sys.executable)
+        command = [sys.executable, str(REFERENCE)] if reference else [str(MARIA), "serve"]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [*command, "--host", "127.0.0.1", "--port", str(self.port)],
