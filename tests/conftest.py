@@ -1,14 +1,13 @@
-"""Shared fixtures: real SQLite and (when configured) real Postgres and Redis.
+"""Shared fixtures: real SQLite and (when configured) real Postgres and Redis, and the app.
 
 ``MARIA_TEST_POSTGRES_URL`` / ``MARIA_TEST_REDIS_URL`` enable the service-backed variants;
 without them those tests skip with the reason, and ``MARIA_TEST_REQUIRE_SERVICES=1`` (CI)
-turns the skips into failures.
+turns the skips into failures. Helpers live in ``tests/support``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -19,26 +18,17 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from maria.app import create_app
 from maria.config import Settings, normalize_database_url
 from maria.migrate import upgrade
-
-POSTGRES_URL = os.environ.get("MARIA_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("MARIA_TEST_REDIS_URL")
-REQUIRE_SERVICES = os.environ.get("MARIA_TEST_REQUIRE_SERVICES") == "1"
-TEST_SECRET = "test-secret-" + "k" * 40
-PASSWORD = "correct horse battery staple"
-
-
-def need_service(name: str, value: str | None) -> str:
-    """Return the service URL, or skip (fail under MARIA_TEST_REQUIRE_SERVICES=1)."""
-    if value:
-        return value
-    reason = f"{name} not set: this test needs a real service"
-    if REQUIRE_SERVICES:
-        pytest.fail(f"MARIA_TEST_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
-
+from tests.support.app import client_of, make_settings, running
+from tests.support.services import (
+    POSTGRES_URL,
+    REDIS_URL,
+    need_service,
+    pg,
+    plain_pg,
+    truncate_postgres,
+)
 
 # -- databases ------------------------------------------------------------------------
 
@@ -51,44 +41,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _pg(url: str, *statements: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def _plain_pg(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh, migrated Postgres database for this test run, dropped afterwards."""
     base = need_service("MARIA_TEST_POSTGRES_URL", POSTGRES_URL)
     name = f"maria_test_{secrets.token_hex(4)}"
-    admin = _plain_pg(normalize_database_url(base))
-    asyncio.run(_pg(admin, f'CREATE DATABASE "{name}"'))
+    admin = plain_pg(normalize_database_url(base))
+    asyncio.run(pg(admin, f'CREATE DATABASE "{name}"'))
     url = make_url(normalize_database_url(base)).set(database=name)
     rendered = url.render_as_string(hide_password=False)
     try:
         upgrade(rendered)
         yield rendered
     finally:
-        asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def truncate_postgres(url: str) -> None:
-    from maria.db import Base
-    from maria.models import load_all
-
-    load_all()
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    asyncio.run(_pg(_plain_pg(url), f"TRUNCATE {tables} CASCADE"))
+        asyncio.run(pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -118,21 +84,6 @@ def redis_url() -> Iterator[str]:
 # -- the app --------------------------------------------------------------------------
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    """Test settings: a fixed secret and cheap argon2 (the defaults are tested on their own)."""
-    values: dict[str, Any] = {
-        "env": "test",
-        "secret_key": TEST_SECRET,
-        "database_url": database_url,
-        "data_dir": data_dir,
-        "argon2_memory_kib": 1024,
-        "argon2_time_cost": 1,
-        "password_hash_threads": 2,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
@@ -140,43 +91,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(settings) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with client_of(app) as c:
         yield c
-
-
-async def register(
-    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD, **extra: Any
-) -> dict[str, Any]:
-    """Register a fresh user and return the Session body."""
-    email = email or f"user-{secrets.token_hex(4)}@example.com"
-    body = {
-        "email": email,
-        "password": password,
-        "display_name": extra.pop("display_name", "Tester"),
-    }
-    response = await client.post("/api/v1/auth/register", json=body, **extra)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
-def bearer(session: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {session['access_token']}"}
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The contract's error shape, with the expected status and code."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert body["error"]["code"] == code, body
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.support.api import PASSWORD, assert_error, bearer, register
 
 MARKER = "Zq7-unique-Secret-Marker"
 PW = MARKER + "-pass"  # a valid password that must never come back in a response

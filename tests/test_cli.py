@@ -14,8 +14,8 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import PASSWORD, TEST_SECRET
-from tests.test_multiprocess import CHEAP_HASHING, MARIA, free_port, maria_env, started
+from tests.support.api import PASSWORD, TEST_SECRET
+from tests.support.servers import CHEAP_HASHING, MARIA, free_port, maria_env, started
 
 
 def maria(

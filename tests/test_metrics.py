@@ -4,7 +4,7 @@ import re
 
 import httpx
 
-from tests.conftest import bearer, register
+from tests.support.api import bearer, register
 
 
 def sample(text: str, name: str, **labels: str) -> float:

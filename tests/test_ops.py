@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from maria.app import create_app
-from tests.conftest import PASSWORD, assert_error, make_settings, register
-from tests.test_multiprocess import free_port
+from tests.support.api import PASSWORD, assert_error, register
+from tests.support.app import make_settings
+from tests.support.servers import free_port
 
 AUTH_PATHS = {
     "/api/v1/auth/register": {"post"},

@@ -1,4 +1,5 @@
-"""``create_app(settings)``: wiring only: routers, middleware, error handlers, lifespan."""
+"""``create_app(settings)``: wiring only: services, routers, middleware, error handlers,
+lifespan."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from maria import __version__
 from maria.admin.router import router as admin_router
-from maria.auth.gate import TokenGate
 from maria.auth.router import router as auth_router
-from maria.auth.transport import CSRF_HEADER
 from maria.config import Settings, load_settings
-from maria.errors import ERROR_RESPONSES, install_error_handlers
+from maria.http.body import BodyLimit
+from maria.http.errors import ERROR_RESPONSES, install_error_handlers
+from maria.http.identity import Authentication
+from maria.http.metrics import HttpMetrics
+from maria.http.transport import CSRF_HEADER
 from maria.lists.router import router as lists_router
-from maria.middleware import BodyLimit
-from maria.ops.metrics import HttpMetrics
 from maria.ops.router import router as ops_router
 from maria.rooms.router import router as rooms_router
 from maria.services import build_services
@@ -27,11 +28,12 @@ from maria.users.router import router as users_router
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    # Built now (no I/O happens before ``start``), so that middleware gets its services in
+    # its constructor.
+    services = build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
-        app.state.services = services
         await services.start()
         # Long-lived start-up objects (settings, routes, the password list) leave the
         # collector's view: full collections stay short, and so do tail latencies.
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # (turning them off gave /users/me 9 % more req/s); Maria's metrics are on /metrics.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.state.services = services
     install_error_handlers(app)
     # Starlette matches routes in order: the hottest paths first.
     for router in (
@@ -63,7 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
     ):
         app.include_router(router)
-    app.add_middleware(TokenGate)  # inside CORS, so its 401s carry CORS headers
+    # Inside CORS, so that its early 401s carry CORS headers.
+    app.add_middleware(
+        Authentication, verify=services.auth.authenticate, origins=settings.cors_origins
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

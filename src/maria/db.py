@@ -1,12 +1,27 @@
-"""Database wiring: async engine, session factory and the declarative Base.
+"""The database: engine, the two ways services use it, and the declarative Base.
 
 SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) by URL. SQLite gets WAL,
 enforced foreign keys and a busy timeout so that it behaves like a database under load.
+
+Services reach the database only through ``Database``:
+
+- ``work()``: one unit of work. The block runs in a transaction that commits when it ends
+  (or rolls back on an error, or when ``discard`` said nothing worth keeping happened);
+  what must follow a commit (drop a cache entry, tell the other instances, wake the mailer)
+  is registered with ``after_commit`` and runs after it. An effect that fails is logged
+  with its reason and never undoes or fails the committed change: the caller still gets
+  its answer, and the other instances catch up by their polls.
+- ``autocommit()``: every statement commits on its own: reads without ``BEGIN`` and
+  ``ROLLBACK`` round trips (each sees only committed data), and single-statement writes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +34,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger("maria.db")
+
+Effect = Callable[[], Awaitable[None]]
+EFFECT_TIMEOUT = 5.0  # seconds an after-commit effect may take (a broker that hangs)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -85,5 +105,64 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Work:
+    """A unit of work in progress: ``db`` in a transaction, and its after-commit effects."""
+
+    __slots__ = ("db", "_effects", "kept")
+
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+        self._effects: list[tuple[str, Effect]] = []
+        self.kept = True
+
+    def after_commit(self, what: str, effect: Effect) -> None:
+        """Run ``effect`` once the transaction has committed (not at all if it does not)."""
+        self._effects.append((what, effect))
+
+    def discard(self) -> None:
+        """Nothing worth keeping happened: roll back instead of committing (a write that
+        changed nothing leaves no trace, not even a new row version), and run no effects."""
+        self.kept = False
+
+    async def run_effects(self) -> None:
+        for what, effect in self._effects:
+            try:
+                async with asyncio.timeout(EFFECT_TIMEOUT):
+                    await effect()
+            except Exception as exc:
+                log.warning(
+                    "committed, but %s failed (%s: %s); other instances catch up by polling",
+                    what,
+                    type(exc).__name__,
+                    exc,
+                )
+
+
+class Database:
+    """The engine and the ways in (see the module docstring)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._autocommit = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[Work]:
+        async with self._sessions() as db:
+            work = Work(db)
+            yield work  # an error in the block: closing the session rolls back
+            if work.kept:
+                await db.commit()
+            else:
+                await db.rollback()
+        if work.kept:
+            await work.run_effects()
+
+    def autocommit(self) -> AsyncSession:
+        """A session whose statements commit one by one (use it as ``async with``)."""
+        return self._autocommit()
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,4 +1,6 @@
-"""The long-lived objects one app instance runs on, built from Settings and closed together."""
+"""The long-lived objects of one app instance: built from Settings (no I/O), started and
+closed together by the app's lifespan. The one place that knows every domain and backend;
+everything else receives what it uses."""
 
 from __future__ import annotations
 
@@ -6,8 +8,8 @@ import secrets
 from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from maria.admin.service import AdminService
 from maria.auth.limits import LoginGuard
 from maria.auth.passwords import PasswordService
 from maria.auth.revocation import RevokedSessions
@@ -16,50 +18,57 @@ from maria.auth.tokens import TokenCodec
 from maria.backends.broker import Broker, MemoryBroker, RedisBroker
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.config import Settings
-from maria.db import make_engine, make_sessionmaker
+from maria.db import Database, make_engine
+from maria.http.transport import CookiePolicy
 from maria.lists.cache import ListCache
+from maria.lists.service import ListsService
+from maria.ops.service import Readiness
 from maria.rooms.hub import RoomHub
 from maria.rooms.presence import MemoryPresence, Presence, RedisPresence
-from maria.users.service import UserCache
+from maria.rooms.service import RoomsService
+from maria.users.cache import UserCache
+from maria.users.service import UsersService
 
 
 @dataclass
 class Services:
     settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    database: Database
     redis: Redis | None
     broker: Broker
     counters: Counters
     passwords: PasswordService
-    users: UserCache
+    revoked: RevokedSessions
+    users: UsersService
     auth: AuthService
-    rooms: RoomHub
-    lists: ListCache
+    lists: ListsService
+    rooms: RoomsService
+    admin: AdminService
+    readiness: Readiness
+    cookies: CookiePolicy
 
     async def start(self) -> None:
         await self.broker.start()
-        await self.auth.revoked.start()
-        await self.users.start()
-        await self.lists.start()
-        await self.rooms.start()
+        await self.revoked.start()
+        await self.users.cache.start()
+        await self.lists.cache.start()
+        await self.rooms.hub.start()
 
     async def close(self) -> None:
-        await self.rooms.close()
-        await self.lists.close()
-        await self.users.close()
-        await self.auth.revoked.close()
+        await self.rooms.hub.close()
+        await self.lists.cache.close()
+        await self.users.cache.close()
+        await self.revoked.close()
         await self.broker.close()
         await self.counters.close()
         self.passwords.close()
         if self.redis is not None:
             await self.redis.aclose()
-        await self.engine.dispose()
+        await self.database.close()
 
 
 def build_services(settings: Settings) -> Services:
-    engine = make_engine(settings.resolved_database_url)
-    sessionmaker = make_sessionmaker(engine)
+    database = Database(make_engine(settings.resolved_database_url))
     redis: Redis | None = None
     broker: Broker
     counters: Counters
@@ -84,19 +93,19 @@ def build_services(settings: Settings) -> Services:
         audience=settings.jwt_audience,
         leeway=settings.jwt_leeway,
     )
-    user_cache = UserCache(sessionmaker, broker)
-    list_cache = ListCache(sessionmaker, broker)
     revoked = RevokedSessions(
-        sessionmaker, broker, token_lifetime=settings.access_token_ttl + settings.jwt_leeway
+        database, broker, token_lifetime=settings.access_token_ttl + settings.jwt_leeway
     )
+    lists = ListsService(database, ListCache(database, broker))
+    users = UsersService(database, UserCache(database, broker), lists)
     auth = AuthService(
         secret=settings.secret,
         codec=codec,
         passwords=passwords,
         revoked=revoked,
         guard=LoginGuard(counters),
-        user_cache=user_cache,
-        sessionmaker=sessionmaker,
+        users=users,
+        database=database,
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
         reuse_grace=settings.refresh_reuse_grace,
@@ -104,25 +113,34 @@ def build_services(settings: Settings) -> Services:
     presence: Presence = (
         RedisPresence(redis, secrets.token_hex(8)) if redis is not None else MemoryPresence(broker)
     )
-    rooms = RoomHub(
-        settings=settings,
-        sessions=sessionmaker,
+    hub = RoomHub(
+        database=database,
         broker=broker,
         presence=presence,
         counters=counters,
-        users=user_cache,
-        revoked=revoked,
+        users=users,
+        is_revoked=revoked.is_revoked,
+        chat_limit=(settings.room_chat_limit, settings.room_chat_window),
+        reconnect_grace=settings.room_reconnect_grace,
+        host_grace=settings.room_host_grace,
     )
     return Services(
         settings=settings,
-        engine=engine,
-        sessionmaker=sessionmaker,
+        database=database,
         redis=redis,
         broker=broker,
         counters=counters,
         passwords=passwords,
-        users=user_cache,
+        revoked=revoked,
+        users=users,
         auth=auth,
-        rooms=rooms,
-        lists=list_cache,
+        lists=lists,
+        rooms=RoomsService(database, hub, counters),
+        admin=AdminService(database, users, auth),
+        readiness=Readiness(database, revoked),
+        cookies=CookiePolicy(
+            secure=settings.cookie_secure,
+            access_max_age=settings.access_token_ttl,
+            refresh_max_age=settings.refresh_token_ttl,
+        ),
     )

@@ -3,26 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 
-from maria.users.models import User
-from tests.conftest import PASSWORD, assert_error, bearer, register
-
-
-async def make_admin(app: Any, client: httpx.AsyncClient) -> dict[str, Any]:
-    """Register a user, promote them in the database, and sign in again for an admin token."""
-    session = await register(client)
-    services = app.state.services
-    async with services.sessionmaker() as db, db.begin():
-        await db.execute(update(User).where(User.id == session["user"]["id"]).values(role="admin"))
-    await services.users.changed(session["user"]["id"])
-    login = await client.post(
-        "/api/v1/auth/login", json={"email": session["user"]["email"], "password": PASSWORD}
-    )
-    assert login.status_code == 200
-    admin: dict[str, Any] = login.json()
-    assert admin["user"]["role"] == "admin"
-    return admin
+from tests.support.api import PASSWORD, assert_error, bearer, register
+from tests.support.app import make_admin
 
 
 async def test_non_admin_gets_403(client: httpx.AsyncClient) -> None:

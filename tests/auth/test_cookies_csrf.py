@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from maria.app import create_app
-from tests.conftest import PASSWORD, assert_error, bearer, make_settings, register
+from tests.support.api import PASSWORD, assert_error, bearer, register
+from tests.support.app import make_settings
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"

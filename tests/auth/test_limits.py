@@ -20,7 +20,8 @@ from maria.app import create_app
 from maria.auth.limits import Limits, LoginGuard
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.errors import RateLimited
-from tests.conftest import PASSWORD, assert_error, make_settings, register
+from tests.support.api import PASSWORD, assert_error, register
+from tests.support.app import make_settings
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"

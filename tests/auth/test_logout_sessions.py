@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.support.api import PASSWORD, assert_error, bearer, register
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"

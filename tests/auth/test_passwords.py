@@ -20,7 +20,8 @@ from maria.app import create_app
 from maria.auth.passwords import PasswordService
 from maria.config import Settings
 from maria.users.models import User
-from tests.conftest import PASSWORD, assert_error, bearer, make_settings, register
+from tests.support.api import PASSWORD, assert_error, bearer, register
+from tests.support.app import make_settings, reading
 
 LOGIN = "/api/v1/auth/login"
 
@@ -50,7 +51,7 @@ async def running(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncI
 
 
 async def stored_hash(app: Any, email: str) -> str:
-    async with app.state.services.sessionmaker() as db:
+    async with reading(app) as db:
         value: str = (
             await db.execute(select(User.password_hash).where(User.email == email))
         ).scalar_one()

@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from maria.app import create_app
 from maria.auth.models import AuthSession
 from maria.db import utcnow
-from tests.conftest import assert_error, bearer, make_settings, register
+from tests.support.api import assert_error, bearer, register
+from tests.support.app import make_settings, reading, transaction
 
 REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"
@@ -41,7 +42,7 @@ async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 async def session_row(app: Any, sid: str) -> AuthSession:
-    async with app.state.services.sessionmaker() as db:
+    async with reading(app) as db:
         row = (await db.execute(select(AuthSession).where(AuthSession.id == sid))).scalar_one()
     return row
 
@@ -139,7 +140,7 @@ async def test_reuse_of_an_older_generation_is_detected_even_inside_the_grace_wi
 async def test_an_expired_session_cannot_be_refreshed(client: httpx.AsyncClient, app: Any) -> None:
     session = await register(client)
     sid = sid_of(session["refresh_token"])
-    async with app.state.services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await db.execute(
             update(AuthSession)
             .where(AuthSession.id == sid)
@@ -154,7 +155,7 @@ async def test_refresh_slides_the_session_expiry(client: httpx.AsyncClient, app:
     session = await register(client)
     sid = sid_of(session["refresh_token"])
     soon = utcnow() + timedelta(seconds=120)
-    async with app.state.services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await db.execute(update(AuthSession).where(AuthSession.id == sid).values(expires_at=soon))
     assert (await refresh(client, session["refresh_token"])).status_code == 200
     row = await session_row(app, sid)

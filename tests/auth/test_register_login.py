@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from maria.auth.passwords import MAX_LENGTH, MIN_LENGTH, common_passwords, password_problem
 from maria.db import utcnow
 from maria.users.models import User
-from tests.conftest import PASSWORD, assert_error, bearer, register
+from tests.support.api import PASSWORD, assert_error, bearer, register
+from tests.support.app import reading, transaction
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -98,7 +99,7 @@ async def test_duplicate_email_is_409_case_insensitively(
         401,
         "invalid_credentials",
     )
-    async with app.state.services.sessionmaker() as db:
+    async with reading(app) as db:
         emails = list((await db.execute(select(User.email))).scalars())
     assert emails == ["ann@example.com"]
 
@@ -201,11 +202,11 @@ async def test_token_endpoint_is_an_oauth2_password_grant(client: httpx.AsyncCli
 
 async def _set_disabled(app: Any, user_id: str, disabled: bool, *, revoke: bool) -> None:
     services = app.state.services
-    async with services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await db.execute(
             update(User).where(User.id == user_id).values(disabled=disabled, updated_at=utcnow())
         )
-    await services.users.changed(user_id)
+    await services.users.cache.changed(user_id)
     if revoke:
         await services.auth.revoke_user_sessions(user_id)
 

@@ -17,7 +17,8 @@ import httpx
 import jwt
 import pytest
 
-from tests.auth.test_tokens import (
+from tests.support.api import PASSWORD, TEST_SECRET, assert_error, bearer, register
+from tests.support.tokens import (
     b64,
     forge,
     forge_raw,
@@ -27,7 +28,6 @@ from tests.auth.test_tokens import (
     with_b64_alphabet_chars,
     without,
 )
-from tests.conftest import PASSWORD, TEST_SECRET, assert_error, bearer, register
 
 ME = "/api/v1/users/me"
 ISSUER = "maria"

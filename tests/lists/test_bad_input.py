@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import bearer, register
+from tests.support.api import bearer, register
 
 SEGMENTS = ["favorites", "x" * 500, "%00", "%ff", "%ED%A0%80", "..", "a%2Fb", "-", "0", "🎬"]
 MOVIES = ["1", "0", "-5", "1e30", "abc", "2147483648", "%00", "1.0", "9" * 400, "nan"]

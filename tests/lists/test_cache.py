@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maria.app import create_app
 from maria.backends.broker import MemoryBroker
-from maria.lists import items, service
+from maria.http.deps import maybe_signed_in, signed_in
+from maria.lists import items, store
 from maria.lists.cache import CachedPage, ListCache
-from maria.lists.service import ListView
-from tests.admin.test_admin import make_admin
-from tests.conftest import assert_error, bearer, make_settings, register
-from tests.lists.conftest import Lists
+from maria.lists.store import ListView
+from tests.support.api import assert_error, bearer, register
+from tests.support.app import make_admin, make_settings, transaction
+from tests.support.lists import Lists
 
 # -- helpers --------------------------------------------------------------------------
 
@@ -50,7 +51,7 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
 
 
 def cache_of(app: Any) -> ListCache:
-    cache: ListCache = app.state.services.lists
+    cache: ListCache = app.state.services.lists.cache
     return cache
 
 
@@ -71,7 +72,7 @@ async def test_cached_reads_skip_the_database(
 ) -> None:
     await alice.create("Top", is_public=True)
     await alice.add("top", 1, 2, 3)
-    engine = app.state.services.engine
+    engine = app.state.services.database.engine
     with statements(engine) as first:
         page = await alice.page("top", limit=2)
     assert first, "the first read goes to the database"
@@ -104,7 +105,7 @@ async def test_a_cookie_session_reads_from_the_cache_too(app: Any) -> None:
         path = "/api/v1/users/me/lists/favorites/items"
         assert (await browser.put(f"{path}/7", headers=csrf)).status_code == 201
         assert ids(await browser.get(path)) == [7]
-        with statements(app.state.services.engine) as seen:
+        with statements(app.state.services.database.engine) as seen:
             assert ids(await browser.get(path)) == [7]
         assert seen == []
         assert (await browser.put(f"{path}/8", headers=csrf)).status_code == 201
@@ -219,7 +220,7 @@ async def test_cached_privacy_and_cursor_checks(
     # The owner reads it by the public path: the same page as a stranger would ask for.
     assert ids(await client.get(path, headers=alice.headers)) == [3, 2, 1]
     assert ids(await client.get(f"{path}?limit=1", headers=alice.headers)) == [3]
-    with statements(app.state.services.engine) as seen:
+    with statements(app.state.services.database.engine) as seen:
         for query in ("", "?limit=1", f"?limit=1&cursor={first['next_cursor']}", "?limit=7"):
             as_bob = await client.get(path + query, headers=bob.headers)
             assert_error(as_bob, 404, "not_found")
@@ -436,7 +437,7 @@ def _view(owner_id: str, version: int, slug: str = "favorites") -> ListView:
 
 
 async def test_a_read_under_way_during_a_change_stores_nothing(app: Any) -> None:
-    cache = ListCache(app.state.services.sessionmaker, MemoryBroker())
+    cache = ListCache(app.state.services.database, MemoryBroker())
     load = cache.begin_load("u1", "favorites")
     await cache.changed("u1")  # committed meanwhile: what the load read may predate it
     cache.end_load(load, _view("u1", 1))
@@ -456,7 +457,7 @@ async def test_a_read_under_way_during_a_change_stores_nothing(app: Any) -> None
 
 
 async def test_the_page_map_is_bounded_by_bytes(app: Any) -> None:
-    cache = ListCache(app.state.services.sessionmaker, MemoryBroker(), max_page_bytes=1000)
+    cache = ListCache(app.state.services.database, MemoryBroker(), max_page_bytes=1000)
     for version in range(10):
         cache.keep_page(("l", version, "newest", 20, None), CachedPage('"e"', b"x" * 300))
     kept = [v for v in range(10) if cache.page(("l", v, "newest", 20, None)) is not None]
@@ -465,7 +466,7 @@ async def test_the_page_map_is_bounded_by_bytes(app: Any) -> None:
 
 async def test_a_reconnected_broker_drops_every_view(app: Any) -> None:
     broker = MemoryBroker()
-    cache = ListCache(app.state.services.sessionmaker, broker)
+    cache = ListCache(app.state.services.database, broker)
     cache.end_load(cache.begin_load("u1", "favorites"), _view("u1", 1))
     under_way = cache.begin_load("u2", "favorites")
     for hook in broker.on_reconnect:  # what RedisBroker runs after a reconnect
@@ -480,29 +481,56 @@ async def test_an_expired_view_is_checked_with_one_light_read(app: Any, alice: L
     await alice.add("favorites", 1, 2)
     first = await alice.page("favorites")
     await asyncio.sleep(cache.ttl * 2)
-    with statements(app.state.services.engine) as seen:
+    with statements(app.state.services.database.engine) as seen:
         again = await alice.page("favorites")
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     assert len(seen) == 1 and "list_items" not in seen[0], seen
     await asyncio.sleep(cache.ttl * 2)
     # Changed in the database behind the cache's back (as by another instance without a
     # broker): the check sees the new version and the page is read again.
-    async with app.state.services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await items.put_item(db, alice.user_id, "favorites", 3)
     assert ids(await alice.page("favorites")) == [3, 2, 1]
     await alice.create("Temp")
     await alice.page("temp")
     await asyncio.sleep(cache.ttl * 2)
-    async with app.state.services.sessionmaker() as db, db.begin():
-        await service.delete_list(db, alice.user_id, "temp")
+    async with transaction(app) as db:
+        await store.delete_list(db, alice.user_id, "temp")
     assert_error(await alice.page("temp"), 404, "not_found")
     assert not cache.holds(alice.user_id, "temp")
 
 
 async def test_the_views_are_bounded_by_owner_least_recently_read_first(app: Any) -> None:
-    cache = ListCache(app.state.services.sessionmaker, MemoryBroker(), max_owners=2)
+    cache = ListCache(app.state.services.database, MemoryBroker(), max_owners=2)
     for owner in ("u1", "u2"):
         cache.end_load(cache.begin_load(owner, "favorites"), _view(owner, 1))
     assert cache.view("u1", "favorites") is not None  # u1 read: u2 is now the oldest
     cache.end_load(cache.begin_load("u3", "favorites"), _view("u3", 1))
     assert [cache.holds(o, "favorites") for o in ("u1", "u2", "u3")] == [True, False, True]
+
+
+async def test_cached_pages_answer_without_resolving_dependencies(
+    app: Any, client: httpx.AsyncClient, alice: Lists
+) -> None:
+    """A cached page, own or public, is answered by the page routes' shortcut: the declared
+    parameters and dependencies are not even resolved (here they would fail)."""
+    await alice.create("Top", is_public=True)
+    await alice.add("top", 1, 2)
+    own = await alice.page("top")
+    client.cookies.clear()
+    public = await client.get(public_path(alice, "top"))
+
+    async def unreachable() -> None:
+        raise AssertionError("the declared dependencies were resolved")
+
+    app.dependency_overrides[signed_in] = unreachable
+    app.dependency_overrides[maybe_signed_in] = unreachable
+    try:
+        assert ids(await alice.page("top")) == [2, 1]
+        again = await alice.page("top", headers={"If-None-Match": own.headers["etag"]})
+        assert again.status_code == 304
+        assert (await client.get(public_path(alice, "top"))).content == public.content
+        with pytest.raises(AssertionError, match="declared dependencies"):
+            await alice.page("top", limit="x")  # not plain: the declared way decides
+    finally:
+        app.dependency_overrides.clear()

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import assert_error
-from tests.lists.conftest import Lists
+from tests.support.api import assert_error
+from tests.support.lists import Lists
 
 
 async def _items(lists: Lists, slug: str) -> list[dict[str, Any]]:

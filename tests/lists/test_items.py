@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.lists.conftest import Lists
+from tests.support.api import assert_error
+from tests.support.lists import Lists
 
 ITEM_FIELDS = {"movie_id", "added_at", "note"}
 

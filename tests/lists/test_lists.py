@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from maria.admin_setup import create_admin
 from maria.config import Settings
 from maria.lists.models import ListItem, MovieList
-from tests.conftest import assert_error
-from tests.lists.conftest import BASE, Lists
+from tests.support.api import assert_error
+from tests.support.app import reading
+from tests.support.lists import BASE, Lists
 
 LIST_FIELDS = {"slug", "title", "is_public", "builtin", "count", "created_at", "updated_at"}
 
@@ -32,7 +33,7 @@ async def test_builtins_for_bootstrapped_admin(app: Any, settings: Settings) -> 
     """``maria create-admin`` goes through the same ``create_user``: built-ins included."""
     message = await create_admin(settings, "root@example.com", "Root", "a long admin password")
     user_id = message.rsplit(" ", 1)[1]
-    async with app.state.services.sessionmaker() as db:
+    async with reading(app) as db:
         slugs = (
             await db.execute(select(MovieList.slug).where(MovieList.user_id == user_id))
         ).scalars()
@@ -135,7 +136,7 @@ async def test_delete_list_and_its_items(app: Any, alice: Lists) -> None:
     assert_error(await alice.request("GET", "/temp"), 404, "not_found")
     assert_error(await alice.page("temp"), 404, "not_found")
     assert_error(await alice.request("DELETE", "/temp"), 404, "not_found")
-    async with app.state.services.sessionmaker() as db:
+    async with reading(app) as db:
         rows = await db.execute(select(func.count()).select_from(MovieList))
         assert rows.scalar_one() == 2  # only the built-ins remain
         items = await db.execute(select(func.count()).select_from(ListItem))

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import update
 
 from maria.lists.models import ListItem
-from tests.conftest import assert_error
-from tests.lists.conftest import Lists
+from tests.support.api import assert_error
+from tests.support.app import transaction
+from tests.support.lists import Lists
 
 
 def _keys(items: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -103,7 +104,7 @@ async def test_ties_on_added_at_are_broken_by_movie_id(app: Any, alice: Lists) -
     """Items sharing a timestamp still page without loss: the key includes movie_id."""
     await alice.import_({"favorites": list(range(1, 31))})
     moment = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    async with app.state.services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await db.execute(update(ListItem).values(added_at=moment))
     assert await alice.walk("favorites", limit=7) == list(range(30, 0, -1))
     assert await alice.walk("favorites", limit=4, order="oldest") == list(range(1, 31))

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, bearer, register, truncate_postgres
-from tests.test_multiprocess import CHEAP_HASHING, Server, converge, maria_env, started
+from tests.support.api import TEST_SECRET, bearer, register
+from tests.support.servers import CHEAP_HASHING, Server, converge, maria_env, started
+from tests.support.services import truncate_postgres
 
 Pair = tuple[httpx.AsyncClient, httpx.AsyncClient]
 

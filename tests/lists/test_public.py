@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import assert_error, bearer
-from tests.lists.conftest import Lists
+from tests.support.api import assert_error, bearer
+from tests.support.lists import Lists
 
 
 def public_path(owner: Lists, slug: str) -> str:
@@ -89,7 +89,7 @@ async def test_public_read_with_bad_query(client: httpx.AsyncClient, alice: List
 
 async def test_cookie_session_can_write_with_csrf(client: httpx.AsyncClient) -> None:
     """Browsers use the session cookies; unsafe methods then need the CSRF header."""
-    from tests.conftest import register
+    from tests.support.api import register
 
     session = await register(client)
     assert bearer(session)  # cookies were set by register; don't send the bearer

@@ -15,15 +15,15 @@ from maria.lists.models import ListItem, MovieList
 from maria.lists.pages import page_statement
 from maria.lists.paging import page_query
 from maria.migrate import alembic_config, upgrade
-from tests.admin.test_admin import make_admin
-from tests.conftest import bearer
-from tests.lists.conftest import Lists
+from tests.support.api import bearer
+from tests.support.app import make_admin, reading
+from tests.support.lists import Lists
 
 INDEX = "ix_list_items_list_id_added_at_movie_id"
 
 
 async def _counts(app: Any, user_id: str) -> tuple[int, int]:
-    async with app.state.services.sessionmaker() as db:
+    async with reading(app) as db:
         lists = await db.execute(
             select(func.count()).select_from(MovieList).where(MovieList.user_id == user_id)
         )
@@ -55,7 +55,7 @@ async def test_deleting_an_account_deletes_its_lists(
 
 
 async def _plan(app: Any, statement: Any, params: dict[str, Any]) -> str:
-    engine = app.state.services.engine
+    engine = app.state.services.database.engine
     bound = statement.params(params)
     sql = str(bound.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
@@ -83,7 +83,7 @@ async def test_page_query_uses_the_index(app: Any, alice: Lists, bob: Lists) -> 
     sort is of those few rows, after the join with the list row."""
     await alice.import_({"favorites": list(range(1, 5001)), "watch-later": list(range(1, 3001))})
     await bob.import_({"favorites": list(range(1, 2001))})
-    postgres = app.state.services.engine.dialect.name == "postgresql"
+    postgres = app.state.services.database.engine.dialect.name == "postgresql"
     for order in ("newest", "oldest"):
         first = (await alice.page("favorites", order=order)).json()
         for cursor in (None, first["next_cursor"]):

@@ -4,34 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET
-from tests.rooms.live import Api, fresh_postgres
-from tests.test_multiprocess import CHEAP_HASHING, Server, maria_env, started
-
-# Short room timings, so that the tests wait seconds, not minutes.
-ROOM_TIMINGS = {
-    "MARIA_ROOM_HOST_GRACE": "1",
-    "MARIA_ROOM_RECONNECT_GRACE": "1.5",
-    "MARIA_ROOM_AUTH_TIMEOUT": "1",
-    "MARIA_ROOM_CHAT_LIMIT": "20",
-    "MARIA_ROOM_CHAT_WINDOW": "2",
-    "MARIA_CORS_ORIGINS": "http://kinoway.test",
-}
-
-
-def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    return maria_env(
-        MARIA_SECRET_KEY=TEST_SECRET,
-        MARIA_DATA_DIR=str(data_dir),
-        **CHEAP_HASHING,
-        **ROOM_TIMINGS,
-        **extra,
-    )
+from tests.support.rooms import Api, server_env
+from tests.support.servers import Server, started
+from tests.support.services import fresh_postgres
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

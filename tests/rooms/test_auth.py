@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import bearer
-from tests.rooms.live import Api, Peer, short_token
-from tests.test_multiprocess import Server
+from tests.support.api import bearer
+from tests.support.rooms import Api, Peer, short_token
+from tests.support.servers import Server
 
 UNAUTHENTICATED, NOT_FOUND = 4401, 4404
 

@@ -6,9 +6,9 @@ import asyncio
 
 import httpx
 
-from tests.conftest import assert_error, bearer
-from tests.rooms.live import Api, Peer
-from tests.test_multiprocess import Server
+from tests.support.api import assert_error, bearer
+from tests.support.rooms import Api, Peer
+from tests.support.servers import Server
 
 
 async def test_two_users_chat(server: Server, api: Api) -> None:

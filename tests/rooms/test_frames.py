@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.rooms.live import Api, Peer
-from tests.test_multiprocess import Server
+from tests.support.rooms import Api, Peer
+from tests.support.servers import Server
 
 BAD_FRAMES: list[tuple[str | bytes, str]] = [
     ("not json", "invalid_json"),

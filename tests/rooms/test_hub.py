@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 
-from maria.rooms import events, service
-from maria.rooms.service import Draft
-from tests.conftest import bearer, register
+from maria.backends import channels
+from maria.rooms import events, store
+from maria.rooms.events import ChatEvent, ControlEvent
+from maria.rooms.store import Draft
+from tests.support.api import bearer, register
 
 
 async def _room_with_member(
@@ -29,7 +31,7 @@ async def _room_with_member(
     async def close(code: int, reason: str) -> None:
         frames.append({"type": "closed", "code": code})
 
-    conn = await app.state.services.rooms.join(
+    conn = await app.state.services.rooms.hub.join(
         room_id,
         user_id=session["user"]["id"],
         name="Ann",
@@ -61,13 +63,11 @@ async def test_out_of_order_and_missing_publishes(app: Any, client: httpx.AsyncC
     ]
     # Stored as another instance would store them, then published out of order: 4, 1, 3
     # (and 2 never, as if its publisher died right after committing).
-    stored = await service.append_messages(services.sessionmaker, room_id, drafts)
+    stored = await store.append_messages(services.database, room_id, drafts)
     assert stored is not None and [m["seq"] for m in stored] == [1, 2, 3, 4]
 
     async def publish(message: dict[str, Any]) -> None:
-        await services.broker.publish(
-            events.CHANNEL, events.pack(room_id, {"k": "chat", "m": [message]})
-        )
+        await services.broker.publish(channels.ROOMS, events.encode(room_id, ChatEvent([message])))
 
     for index in (3, 0, 2):
         await publish(stored[index])
@@ -86,7 +86,7 @@ async def test_concurrent_appends_number_the_chat_without_gaps(
 ) -> None:
     """Writers racing on one room (as instances do) get contiguous, disjoint numbers, and
     the history holds exactly what they were told; a gone room stores nothing."""
-    sessions = app.state.services.sessionmaker
+    sessions = app.state.services.database
     room_id, _ = await _room_with_member(app, client)
     author = (await register(client, display_name="Other"))["user"]["id"]
     batches = [
@@ -94,7 +94,7 @@ async def test_concurrent_appends_number_the_chat_without_gaps(
         for b in range(12)
     ]
     stored = await asyncio.gather(
-        *(service.append_messages(sessions, room_id, batch) for batch in batches)
+        *(store.append_messages(sessions, room_id, batch) for batch in batches)
     )
     numbers = []
     for batch, messages in zip(batches, stored, strict=True):
@@ -105,13 +105,13 @@ async def test_concurrent_appends_number_the_chat_without_gaps(
         numbers += seqs
     total = sum(len(b) for b in batches)
     assert sorted(numbers) == list(range(1, total + 1))
-    found = await service.messages_between(sessions, room_id, 1, total + 1)
+    found = await store.messages_between(sessions, room_id, 1, total + 1)
     assert [(m["seq"], m["text"], m["timestamp"]) for m in found] == sorted(
         (m["seq"], m["text"], m["timestamp"]) for messages in stored for m in messages or []
     )
-    assert await service.append_messages(sessions, room_id, []) == []
+    assert await store.append_messages(sessions, room_id, []) == []
     gone = str(uuid.uuid4())
-    assert await service.append_messages(sessions, gone, batches[0]) is None
+    assert await store.append_messages(sessions, gone, batches[0]) is None
 
 
 async def test_events_of_other_rooms_and_garbage_are_ignored(
@@ -127,10 +127,10 @@ async def test_events_of_other_rooms_and_garbage_are_ignored(
         f"{room_id} []",
         "no-space-at-all",
     ):
-        await services.broker.publish(events.CHANNEL, message)
+        await services.broker.publish(channels.ROOMS, message)
     await services.broker.publish(
-        events.CHANNEL,
-        events.pack(room_id, {"k": "control", "mode": "everyone", "host_id": None, "seq": 99}),
+        channels.ROOMS,
+        events.encode(room_id, ControlEvent("everyone", None, 99)),
     )
     for _ in range(500):  # bounded wait for the socket's writer
         if len(frames) >= 2:
@@ -153,9 +153,9 @@ async def test_resync_catches_up_with_what_the_broker_lost(
     welcome = frames[0]
     host = welcome["host_id"]
     drafts = [Draft(str(uuid.uuid4()), host, "Ann", f"lost {n}", 1) for n in range(3)]
-    assert await service.append_messages(services.sessionmaker, room_id, drafts) is not None
-    state = await service.change_playback(
-        services.sessionmaker, room_id, user_id=host, action="play", position=9.0
+    assert await store.append_messages(services.database, room_id, drafts) is not None
+    state = await store.change_playback(
+        services.database, room_id, user_id=host, action="play", position=9.0
     )
     assert not [f for f in frames if f["type"] in {"chat", "playback"}]  # nothing published
     for hook in services.broker.on_reconnect:  # what RedisBroker does after a reconnect

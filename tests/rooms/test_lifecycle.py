@@ -14,9 +14,10 @@ import uvicorn
 
 from maria.app import create_app
 from maria.migrate import upgrade
-from tests.conftest import PASSWORD, assert_error, bearer, make_settings
-from tests.rooms.live import Api, Peer
-from tests.test_multiprocess import MARIA, Server, free_port
+from tests.support.api import PASSWORD, assert_error, bearer
+from tests.support.app import make_settings
+from tests.support.rooms import Api, Peer
+from tests.support.servers import MARIA, Server, free_port
 
 
 async def test_reconnect_within_the_grace_causes_no_churn(server: Server, api: Api) -> None:

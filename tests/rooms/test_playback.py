@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.rooms.live import Api, Peer
-from tests.test_multiprocess import Server
+from tests.support.rooms import Api, Peer
+from tests.support.servers import Server
 
 
 async def test_only_the_host_controls_playback(server: Server, api: Api) -> None:

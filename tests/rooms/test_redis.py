@@ -12,17 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import bearer, register
-from tests.rooms.conftest import server_env
-from tests.rooms.live import Api, Peer, fresh_postgres
-from tests.test_multiprocess import Server, started
+from tests.support.api import bearer, register
+from tests.support.rooms import Api, Peer, server_env
+from tests.support.servers import Server, started
+from tests.support.services import fresh_postgres
 
 Pair = tuple[Server, Server]
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    from tests.conftest import REDIS_URL, need_service
+    from tests.support.services import REDIS_URL, need_service
 
     redis_url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
     import redis

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
-from maria.rooms import service
-from maria.rooms.service import Draft
+from maria.rooms import store
+from maria.rooms.store import Draft
 from maria.users.models import User
-from tests.conftest import assert_error, bearer, register
+from tests.support.api import assert_error, bearer, register
+from tests.support.app import transaction
 
 ROOMS = "/api/v1/rooms"
 
@@ -76,7 +77,7 @@ async def _messages(app: Any, room_id: str, author: str, count: int) -> list[dic
         Draft(str(uuid.uuid4()), author, "Ann", f"m{n}", int(time.time() * 1000))
         for n in range(count)
     ]
-    stored = await service.append_messages(app.state.services.sessionmaker, room_id, drafts)
+    stored = await store.append_messages(app.state.services.database, room_id, drafts)
     assert stored is not None
     return stored
 
@@ -118,7 +119,7 @@ async def test_message_history_pages_backwards(app: Any, client: httpx.AsyncClie
 
 async def test_delete_by_host_or_admin(app: Any, client: httpx.AsyncClient) -> None:
     ann, bob, boss = await register(client), await register(client), await register(client)
-    async with app.state.services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await db.execute(update(User).where(User.id == boss["user"]["id"]).values(role="admin"))
     boss = (
         await client.post(
@@ -147,7 +148,7 @@ async def test_deleting_an_account_keeps_its_rooms_but_not_its_messages(
     room = (await create(client, ann)).json()
     await _messages(app, room["id"], ann["user"]["id"], 2)
     await _messages(app, room["id"], bob["user"]["id"], 1)
-    async with app.state.services.sessionmaker() as db, db.begin():
+    async with transaction(app) as db:
         await db.delete(await db.get(User, ann["user"]["id"]))
     detail = await client.get(f"{ROOMS}/{room['id']}", headers=bearer(bob))
     assert detail.status_code == 200 and detail.json()["host_id"] is None

@@ -17,7 +17,7 @@ from websockets.frames import Frame
 from websockets.streams import StreamReader
 
 from maria.rooms import wire
-from tests.test_multiprocess import free_port
+from tests.support.servers import free_port
 
 TEXTS = ["short", "é" * 100, "x" * 70_000, '{"type":"chat","text":"\\"quoted\\""}']
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import httpx
+from typing import Any
 
-from tests.conftest import assert_error, bearer, register
+import httpx
+import pytest
+
+from maria.http.deps import signed_in
+from tests.support.api import assert_error, bearer, register
 
 
 async def test_me_returns_the_signed_in_user(client: httpx.AsyncClient) -> None:
@@ -76,3 +80,29 @@ async def test_me_answers_alike_from_the_cache_and_the_declared_way(
         401,
         "invalid_token",
     )
+
+
+async def test_cached_me_answers_without_resolving_dependencies(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """Once this instance holds the user, ``GET /me`` is answered by the route's shortcut:
+    the declared dependencies are not even resolved (here they would fail)."""
+    session = await register(client, display_name="Fast")
+    declared = await client.get("/api/v1/users/me", headers=bearer(session))  # fills the cache
+    assert declared.status_code == 200
+
+    async def unreachable() -> None:
+        raise AssertionError("the declared dependencies were resolved")
+
+    app.dependency_overrides[signed_in] = unreachable
+    try:
+        for _ in range(3):
+            response = await client.get("/api/v1/users/me", headers=bearer(session))
+            assert response.status_code == 200
+            assert response.content == declared.content
+        client.cookies.clear()
+        # Anything the shortcut does not answer goes the declared way (which now fails).
+        with pytest.raises(AssertionError, match="declared dependencies"):
+            await client.get("/api/v1/users/me")
+    finally:
+        app.dependency_overrides.clear()

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from maria.users.schemas import UserOut
-from maria.users.service import UserView
+from maria.users.views import UserView
 
 
 class AdminUserOut(UserOut):

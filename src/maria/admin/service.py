@@ -1,92 +1,43 @@
-"""Admin operations on accounts. A change of role or a disable ends the user's sessions,
-so no access token keeps a role or a right the user no longer has."""
+"""Admin operations on accounts, through the users and auth services. A change of role or
+a disable ends the user's sessions in the same unit of work, so no access token keeps a role
+or a right the user no longer has."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
-
-from sqlalchemy import delete, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from maria.auth.service import AuthService
-from maria.db import utcnow
-from maria.errors import NotFound, ValidationFailed
-from maria.users.models import User
-from maria.users.service import UserCache, UserView
+from maria.db import Database
+from maria.users.service import UsersService
+from maria.users.views import UserView
 
 
-def _encode_cursor(user: User) -> str:
-    raw = f"{user.created_at.isoformat()}|{user.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+class AdminService:
+    def __init__(self, database: Database, users: UsersService, auth: AuthService) -> None:
+        self._database = database
+        self._users = users
+        self._auth = auth
 
+    async def list_users(
+        self, *, query: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[UserView], str | None]:
+        """Users oldest first, optionally filtered by a substring of email or display name."""
+        return await self._users.search(query=query, cursor=cursor, limit=limit)
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, user_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), user_id
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValidationFailed("Invalid cursor") from None
+    async def get_user(self, user_id: str) -> UserView:
+        return await self._users.require(user_id)
 
-
-async def list_users(
-    db: AsyncSession, *, query: str | None, cursor: str | None, limit: int
-) -> tuple[list[UserView], str | None]:
-    """Users oldest first, optionally filtered by a substring of email or display name."""
-    stmt = select(User).order_by(User.created_at, User.id).limit(limit + 1)
-    if query:
-        stmt = stmt.where(
-            or_(
-                User.email.contains(query.lower(), autoescape=True),
-                User.display_name.icontains(query, autoescape=True),
+    async def update_user(
+        self, user_id: str, *, role: str | None, disabled: bool | None
+    ) -> UserView:
+        async with self._database.work() as work:
+            user, loses_access = await self._users.update_account(
+                work, user_id, role=role, disabled=disabled
             )
-        )
-    if cursor:
-        created, user_id = _decode_cursor(cursor)
-        stmt = stmt.where(tuple_(User.created_at, User.id) > tuple_(created, user_id))
-    rows = list((await db.execute(stmt)).scalars())
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return [UserView.of(u) for u in rows[:limit]], next_cursor
+            if loses_access:
+                await self._auth.end_sessions(work, user_id)
+        return user
 
-
-async def get_user(db: AsyncSession, user_id: str) -> User:
-    user = await db.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user")
-    return user
-
-
-async def update_user(
-    db: AsyncSession,
-    auth: AuthService,
-    cache: UserCache,
-    user_id: str,
-    *,
-    role: str | None,
-    disabled: bool | None,
-) -> UserView:
-    user = await get_user(db, user_id)
-    ends_sessions = (role is not None and role != user.role) or (
-        disabled is True and not user.disabled
-    )
-    if role is not None:
-        user.role = role
-    if disabled is not None:
-        user.disabled = disabled
-    user.updated_at = utcnow()
-    await db.commit()
-    view = UserView.of(user)
-    await cache.changed(user_id)
-    if ends_sessions:
-        await auth.revoke_user_sessions(user_id)
-    return view
-
-
-async def delete_user(db: AsyncSession, auth: AuthService, cache: UserCache, user_id: str) -> None:
-    await get_user(db, user_id)
-    await auth.revoke_user_sessions(user_id)
-    await db.execute(delete(User).where(User.id == user_id))
-    await db.commit()
-    await cache.changed(user_id)
+    async def delete_user(self, user_id: str) -> None:
+        async with self._database.work() as work:
+            await self._users.require_in(work, user_id)
+            await self._auth.end_sessions(work, user_id)
+            await self._users.delete(work, user_id)

@@ -17,34 +17,32 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maria.auth.models import AuthSession
+from maria.backends import channels
 from maria.backends.broker import Broker
-from maria.db import utcnow
+from maria.db import Database, utcnow
 
 log = logging.getLogger("maria.auth.revocation")
-
-CHANNEL = "maria:revoked"
 
 
 class RevokedSessions:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        database: Database,
         broker: Broker,
         *,
         token_lifetime: float,
         poll_interval: float = 1.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._database = database
         self._broker = broker
         self._lifetime = token_lifetime
         self._poll_interval = poll_interval
         self._until: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
         self.loaded = False
-        broker.subscribe(CHANNEL, self._on_message)
+        broker.subscribe(channels.REVOKED, self._on_message)
 
     def is_revoked(self, sid: str) -> bool:
         until = self._until.get(sid)
@@ -63,14 +61,17 @@ class RevokedSessions:
             log.warning("ignored a malformed revocation message")
 
     async def revoke(self, sids: Iterable[str], revoked_at: datetime) -> None:
-        """Call after the revocation is committed; every instance refuses the tokens next."""
+        """After the revocation is committed: this instance refuses the tokens at once, the
+        others when the broker tells them (or their poll does)."""
         at = revoked_at.timestamp()
+        sids = list(sids)
         for sid in sids:
             self._add(sid, at)
-            await self._broker.publish(CHANNEL, f"{sid} {at}")
+        for sid in sids:
+            await self._broker.publish(channels.REVOKED, f"{sid} {at}")
 
     async def _load_since(self, since: datetime) -> None:
-        async with self._sessionmaker() as db:
+        async with self._database.autocommit() as db:
             rows = await db.execute(
                 select(AuthSession.id, AuthSession.revoked_at).where(
                     AuthSession.revoked_at >= since

@@ -16,19 +16,17 @@ from maria.auth.schemas import (
     SessionOut,
     TokenOut,
 )
-from maria.auth.service import IssuedTokens
-from maria.auth.transport import (
-    REFRESH_COOKIE,
-    check_csrf,
-    clear_session_cookies,
-    set_session_cookies,
-)
-from maria.deps import ClaimsDep, ClientDep, ServicesDep
-from maria.errors import InvalidToken, NotAuthenticated, NotFound, error_response
+from maria.auth.service import AuthService, IssuedTokens
+from maria.errors import CsrfFailed, InvalidToken, NotAuthenticated, NotFound
 from maria.fields import PlainText
+from maria.http.deps import ClientDep, IdentityDep, service
+from maria.http.errors import error_response
+from maria.http.transport import CSRF_HEADER, REFRESH_COOKIE, CookiePolicy, csrf_ok
 from maria.users.schemas import UserOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+Auth = Annotated[AuthService, service("auth")]
+Cookies = Annotated[CookiePolicy, service("cookies")]
 
 
 def _session_out(issued: IssuedTokens) -> SessionOut:
@@ -43,21 +41,21 @@ def _session_out(issued: IssuedTokens) -> SessionOut:
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
 async def register(
-    body: RegisterIn, response: Response, services: ServicesDep, client: ClientDep
+    body: RegisterIn, response: Response, auth: Auth, cookies: Cookies, client: ClientDep
 ) -> SessionOut:
-    issued = await services.auth.register(
+    issued = await auth.register(
         email=str(body.email), password=body.password, display_name=body.display_name, client=client
     )
-    set_session_cookies(response, issued, services.settings)
+    cookies.set_session(response, issued.access_token, issued.refresh_token)
     return _session_out(issued)
 
 
 @router.post("/login", response_model=SessionOut)
 async def login(
-    body: LoginIn, response: Response, services: ServicesDep, client: ClientDep
+    body: LoginIn, response: Response, auth: Auth, cookies: Cookies, client: ClientDep
 ) -> SessionOut:
-    issued = await services.auth.login(email=body.email, password=body.password, client=client)
-    set_session_cookies(response, issued, services.settings)
+    issued = await auth.login(email=body.email, password=body.password, client=client)
+    cookies.set_session(response, issued.access_token, issued.refresh_token)
     return _session_out(issued)
 
 
@@ -65,11 +63,11 @@ async def login(
 async def token(
     username: Annotated[PlainText, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
-    services: ServicesDep,
+    auth: Auth,
     client: ClientDep,
 ) -> TokenOut:
     """OAuth2 password grant (``username`` is the email), for Swagger UI and scripts."""
-    issued = await services.auth.login(email=username, password=password, client=client)
+    issued = await auth.login(email=username, password=password, client=client)
     return TokenOut(
         access_token=issued.access_token,
         expires_in=max(0, issued.expires_at - int(time.time())),
@@ -81,7 +79,8 @@ async def token(
 async def refresh(
     request: Request,
     response: Response,
-    services: ServicesDep,
+    auth: Auth,
+    cookies: Cookies,
     client: ClientDep,
     body: Annotated[RefreshIn | None, Body()] = None,
 ) -> SessionOut | Response:
@@ -92,34 +91,38 @@ async def refresh(
         token = request.cookies.get(REFRESH_COOKIE)
         if token is None:
             raise NotAuthenticated("No refresh token given")
-        check_csrf(request)
+        if not csrf_ok(request.method, request.cookies, request.headers.get(CSRF_HEADER)):
+            raise CsrfFailed()
     assert token is not None
     try:
-        issued = await services.auth.refresh(token, client)
+        issued = await auth.refresh(token, client)
     except InvalidToken as exc:
         if not from_cookie:
             raise
         # A raised error would drop ``response``'s headers: answer here to clear the dead
         # cookies, so the browser stops sending them.
         refused = error_response(exc)
-        clear_session_cookies(refused, services.settings)
+        cookies.clear_session(refused)
         return refused
-    set_session_cookies(response, issued, services.settings)
+    cookies.set_session(response, issued.access_token, issued.refresh_token)
     return _session_out(issued)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(
-    claims: ClaimsDep, services: ServicesDep, body: Annotated[LogoutIn | None, Body()] = None
+    identity: IdentityDep,
+    auth: Auth,
+    cookies: Cookies,
+    body: Annotated[LogoutIn | None, Body()] = None,
 ) -> Response:
-    await services.auth.logout(claims, (body or LogoutIn()).scope)
+    await auth.logout(identity, (body or LogoutIn()).scope)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    clear_session_cookies(response, services.settings)
+    cookies.clear_session(response)
     return response
 
 
 @router.get("/sessions", response_model=list[DeviceSessionOut])
-async def sessions(claims: ClaimsDep, services: ServicesDep) -> list[DeviceSessionOut]:
+async def sessions(identity: IdentityDep, auth: Auth) -> list[DeviceSessionOut]:
     return [
         DeviceSessionOut(
             id=s.id,
@@ -127,14 +130,14 @@ async def sessions(claims: ClaimsDep, services: ServicesDep) -> list[DeviceSessi
             last_used_at=s.last_used_at,
             user_agent=s.user_agent,
             ip=s.ip,
-            current=s.id == claims.sid,
+            current=s.id == identity.session_id,
         )
-        for s in await services.auth.list_sessions(claims.sub)
+        for s in await auth.list_sessions(identity.user_id)
     ]
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def end_session(session_id: str, claims: ClaimsDep, services: ServicesDep) -> Response:
-    if len(session_id) > 64 or not await services.auth.end_session(claims.sub, session_id):
+async def end_session(session_id: str, identity: IdentityDep, auth: Auth) -> Response:
+    if len(session_id) > 64 or not await auth.end_session(identity.user_id, session_id):
         raise NotFound("No such session")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

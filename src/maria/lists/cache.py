@@ -15,9 +15,10 @@ Two maps:
 Views are dropped four ways:
 
 - at once on this instance, by ``changed(owner)`` after every committed write to a list
-  (every write endpoint calls it), so the writer's next read sees its write;
-- on the other instances through the broker (``CHANNEL``; milliseconds with Redis), and
-  on every message of the users' channel (``users.service.CHANNEL``: profile changes, and
+  (``ListsService`` registers it as an after-commit effect), so the writer's next read
+  sees its write;
+- on the other instances through the broker (``channels.LISTS``; milliseconds with Redis),
+  and on every message of the users' channel (``channels.USERS``: profile changes, and
   account deletion, which removes the lists by cascade without passing through here);
 - all of them when the broker reconnects (messages may have been lost meanwhile);
 - by ``sync``, every ``poll_interval`` seconds: one query reads the versions of the views
@@ -26,11 +27,11 @@ Views are dropped four ways:
   polling an ``updated_at`` column would not see deleted rows, this does. Views not used
   meanwhile are not polled; they expire after ``ttl``.
 
-The router (``_page_response``) reads on a miss: an expired view whose page is kept is
-checked with one indexed read of the row (``pages.read_view``); otherwise one statement
-reads the row and the page (``pages.read_page``), and both are stored. A read that was under
-way when its owner's views were dropped may have seen the database before the write: it
-answers its own request but stores nothing (``begin_load``/``end_load``).
+``reads.PageReader`` reads on a miss: an expired view whose page is kept is checked with one
+indexed read of the row (``pages.read_view``); otherwise one statement reads the row and the
+page (``pages.read_page``), and both are stored. A read that was under way when its owner's
+views were dropped may have seen the database before the write: it answers its own request
+but stores nothing (``begin_load``/``end_load``).
 """
 
 from __future__ import annotations
@@ -43,17 +44,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from maria.backends import channels
 from maria.backends.broker import Broker, MemoryBroker
+from maria.db import Database
 from maria.lists.models import MovieList
 from maria.lists.paging import Order
-from maria.lists.service import ListView
-from maria.users.service import CHANNEL as USERS_CHANNEL
+from maria.lists.store import ListView
 
 log = logging.getLogger("maria.lists")
-
-CHANNEL = "maria:lists"
 TTL_ALONE = 1.0
 TTL_WITH_BROKER = 10.0
 _SYNC_CHUNK = 500
@@ -92,7 +91,7 @@ class _Owner:
 class ListCache:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        database: Database,
         broker: Broker,
         *,
         ttl: float | None = None,
@@ -100,7 +99,7 @@ class ListCache:
         max_owners: int = 20_000,
         max_page_bytes: int = 32 * 2**20,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._database = database
         self._broker = broker
         # Without Redis, views expire after a second: the bound for changes made elsewhere.
         # With Redis the broker tells at once (and a reconnect drops everything, as
@@ -117,11 +116,9 @@ class ListCache:
         self._loads: dict[str, list[Load]] = {}
         self._used: list[tuple[str, str, _Entry]] = []  # what the next ``sync`` checks
         self._task: asyncio.Task[None] | None = None
-        broker.subscribe(CHANNEL, self._on_message)
-        broker.subscribe(USERS_CHANNEL, self._on_message)
-        hooks = getattr(broker, "on_reconnect", None)
-        if isinstance(hooks, list):
-            hooks.append(self.clear)
+        broker.subscribe(channels.LISTS, self._on_message)
+        broker.subscribe(channels.USERS, self._on_message)
+        broker.on_reconnect.append(self.clear)
 
     # -- views ----------------------------------------------------------------------------
 
@@ -205,13 +202,11 @@ class ListCache:
         self.forget(owner_id)
 
     async def changed(self, owner_id: str) -> None:
-        """Call after a committed write to any list of ``owner_id``: this instance drops its
-        views at once, the others when the broker delivers (else by ``sync``/``ttl``)."""
+        """After a committed write to any list of ``owner_id``: this instance drops its views
+        at once, the others when the broker delivers (else by ``sync``/``ttl``; a failure to
+        publish is the caller's to log)."""
         self.forget(owner_id)
-        try:
-            await self._broker.publish(CHANNEL, owner_id)
-        except Exception as exc:  # the write is committed; the others converge by polling
-            log.warning("list change not broadcast: %s", type(exc).__name__)
+        await self._broker.publish(channels.LISTS, owner_id)
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -249,7 +244,7 @@ class ListCache:
         started = time.monotonic()
         versions: dict[str, int] = {}
         ids = [entry.view.id for _, _, entry in used]
-        async with self._sessionmaker() as db:
+        async with self._database.autocommit() as db:
             for i in range(0, len(ids), _SYNC_CHUNK):
                 rows = await db.execute(
                     select(MovieList.id, MovieList.version).where(

@@ -3,7 +3,8 @@
 The arrays are kept in the order the client appended to them (``Array.push``), so the
 first element is the oldest: imported movies get increasing ``added_at`` in array order,
 all after what the list already holds, and a newest-first page shows the last element
-first, just as a movie added now would be. The whole import is one transaction.
+first, just as a movie added now would be. The whole import is one transaction (the
+caller's), kept only if something was added.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from maria.lists.models import (
     ListItem,
     MovieList,
 )
-from maria.lists.service import lock_list
+from maria.lists.store import lock_list
 
 IMPORTABLE = (FAVORITES, WATCH_LATER)  # also the lock order, the same for every import
 _TICK = timedelta(microseconds=1)
@@ -112,7 +113,7 @@ async def _merge(db: AsyncSession, user_id: str, slug: str, cleaned: _Cleaned) -
 async def import_lists(
     db: AsyncSession, user_id: str, arrays: Mapping[str, Sequence[object]]
 ) -> ImportResult:
-    """Merge the arrays into the built-in lists of the same name. Commits all or nothing."""
+    """Merge the arrays into the built-in lists of the same name, all or nothing."""
     total = sum(len(arrays.get(slug, ())) for slug in IMPORTABLE)
     if total > MAX_IMPORT_IDS:
         raise PayloadTooLarge(f"At most {MAX_IMPORT_IDS} ids per import (got {total})")
@@ -123,8 +124,4 @@ async def import_lists(
         added += new
         existing += len(cleaned.ids) - new + cleaned.repeated
         skipped += cleaned.skipped
-    if added:
-        await db.commit()
-    else:
-        await db.rollback()
     return ImportResult(added, existing, skipped)

@@ -1,9 +1,9 @@
 """Items of a list: idempotent add and remove, and one item (pages: ``pages.py``).
 
-Writes lock the list first (``service.lock_list``), then touch items, then record the change
-on the list row (count, version, ``updated_at``) in the same transaction. A write that
-changes nothing is rolled back instead of committed, so it leaves the list's version (and
-every client's ETag) alone. On an error the caller closing the session rolls back.
+Writes lock the list first (``store.lock_list``), then touch items, then record the change
+on the list row (count, version, ``updated_at``), all in the caller's transaction. Each
+write says whether it changed anything: one that did not is discarded rather than committed
+(``Work.discard``), so it leaves the list's version (and every client's ETag) alone.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.sql.dml import Insert
 from maria.db import utcnow
 from maria.errors import Conflict, NotFound
 from maria.lists.models import MAX_ITEMS, ListItem
-from maria.lists.service import get_list, lock_list, mark_changed
+from maria.lists.store import get_list, lock_list, mark_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class _Keep(Enum):
 
 KEEP_NOTE: Final = _Keep.NOTE
 """``put_item``'s ``note`` when the request did not mention one: leave it as it is."""
+NoteChange = str | None | Literal[_Keep.NOTE]
 
 ITEM_COLUMNS = (ListItem.movie_id, ListItem.added_at, ListItem.note)
 
@@ -72,10 +73,10 @@ async def put_item(
     user_id: str,
     slug: str,
     movie_id: int,
-    note: str | None | Literal[_Keep.NOTE] = KEEP_NOTE,
-) -> tuple[ItemView, bool]:
-    """Add a movie (``True``: it is new), or return the one already there, with ``note``
-    replaced if one was given. Commits or rolls back ``db``'s transaction."""
+    note: NoteChange = KEEP_NOTE,
+) -> tuple[ItemView, bool, bool]:
+    """Add a movie, or return the one already there with ``note`` replaced if one was given;
+    also whether it is new, and whether anything changed."""
     target = await lock_list(db, user_id, slug)
     values: dict[str, Any] = {"list_id": target.id, "movie_id": movie_id, "added_at": utcnow()}
     if note is not KEEP_NOTE:
@@ -86,24 +87,21 @@ async def put_item(
         if target.count >= MAX_ITEMS:
             raise Conflict(f"A list holds at most {MAX_ITEMS} movies")
         await mark_changed(db, target.id, +1)
-        await db.commit()
-        return ItemView(*row), True
+        return ItemView(*row), True, True
     existing = ItemView(*(await db.execute(_select_item(target.id, movie_id))).one())
     if note is KEEP_NOTE or note == existing.note:
-        await db.rollback()
-        return existing, False
+        return existing, False, False
     await db.execute(
         update(ListItem)
         .where(ListItem.list_id == target.id, ListItem.movie_id == movie_id)
         .values(note=note)
     )
     await mark_changed(db, target.id)
-    await db.commit()
-    return ItemView(existing.movie_id, existing.added_at, note), False
+    return ItemView(existing.movie_id, existing.added_at, note), False, True
 
 
-async def remove_item(db: AsyncSession, user_id: str, slug: str, movie_id: int) -> None:
-    """Remove a movie if it is there; absent is fine too. Commits or rolls back."""
+async def remove_item(db: AsyncSession, user_id: str, slug: str, movie_id: int) -> bool:
+    """Remove a movie if it is there (absent is fine too); whether it was."""
     target = await lock_list(db, user_id, slug)
     stmt = (
         delete(ListItem)
@@ -111,7 +109,6 @@ async def remove_item(db: AsyncSession, user_id: str, slug: str, movie_id: int) 
         .returning(ListItem.movie_id)
     )
     if (await db.execute(stmt)).first() is None:
-        await db.rollback()
-        return
+        return False
     await mark_changed(db, target.id, -1)
-    await db.commit()
+    return True

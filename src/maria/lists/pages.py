@@ -18,8 +18,8 @@ from maria.errors import NotFound
 from maria.lists.items import ITEM_COLUMNS, ItemView
 from maria.lists.models import ListItem, MovieList
 from maria.lists.paging import PageQuery, Position, encode_cursor
-from maria.lists.service import LIST_COLUMNS, ListView
 from maria.lists.slugs import looks_like_slug
+from maria.lists.store import LIST_COLUMNS, ListView
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from maria.lists.importer import ImportResult
 from maria.lists.items import ItemView
 from maria.lists.models import MAX_NOTE, MAX_TITLE
 from maria.lists.pages import Page
-from maria.lists.service import ListView
+from maria.lists.store import ListView
 
 
 def _storable(text: str) -> str:

@@ -1,224 +1,128 @@
-"""Lists: the built-ins, own lists (create, rename, publish, delete) and the list lock.
+"""Movie lists: what the routes (and account creation) ask of the lists domain.
 
-Every write to a list or its items starts with ``lock_list``, so writes to one list are
-serialised and the checks that follow (limits, "already there?") hold until commit. This
-module has no HTTP types; ``errors`` carries the outcome to the router.
+Each write is one unit of work that locks the list first (``store.lock_list``) and, once
+committed, drops the owner's cached views on every instance (``ListCache.changed``, an
+after-commit effect). A write that changes nothing is discarded, not committed. Reads of
+pages go through ``reads.PageReader`` (cache first).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from functools import partial
 
-from sqlalchemy import Row, Select, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from maria.db import utcnow
-from maria.errors import Conflict, NotFound
-from maria.lists.models import (
-    BUILTIN_TITLES,
-    FAVORITES,
-    MAX_OWN_LISTS,
-    MovieList,
-)
-from maria.lists.slugs import base_slug, looks_like_slug, unique_slug
-
-LIST_COLUMNS = (
-    MovieList.id,
-    MovieList.user_id,
-    MovieList.slug,
-    MovieList.title,
-    MovieList.is_public,
-    MovieList.builtin,
-    MovieList.item_count,
-    MovieList.version,
-    MovieList.created_at,
-    MovieList.updated_at,
-)
+from maria.db import Database, Work
+from maria.lists import importer, items, store
+from maria.lists.cache import ListCache
+from maria.lists.importer import ImportResult
+from maria.lists.items import KEEP_NOTE, ItemView, NoteChange
+from maria.lists.paging import PageQuery
+from maria.lists.reads import PageAnswer, PageReader
+from maria.lists.store import ListView
 
 
-@dataclass(frozen=True, slots=True)
-class ListView:
-    """A list row as read, detached from the session."""
+class ListsService:
+    def __init__(self, database: Database, cache: ListCache) -> None:
+        self._database = database
+        self.cache = cache
+        self.pages = PageReader(database, cache)
 
-    id: str
-    user_id: str
-    slug: str
-    title: str
-    is_public: bool
-    builtin: bool
-    count: int
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    def _changed(self, work: Work, owner_id: str) -> None:
+        work.after_commit("list cache invalidation", partial(self.cache.changed, owner_id))
 
-    @classmethod
-    def of(cls, row: Row[*tuple[Any, ...]]) -> ListView:
-        return cls(*row)
+    async def create_builtins(self, work: Work, user_id: str) -> None:
+        """``favorites`` and ``watch-later``, in the unit of work creating the user, so they
+        exist from the account's first moment and are never created lazily by racing
+        requests."""
+        await store.create_builtin_lists(work.db, user_id)
 
+    # -- lists ----------------------------------------------------------------------------
 
-def _select() -> Select[*tuple[Any, ...]]:
-    return select(*LIST_COLUMNS)
+    async def own_lists(self, user_id: str) -> list[ListView]:
+        async with self._database.autocommit() as db:
+            return await store.own_lists(db, user_id)
 
+    async def get_list(self, user_id: str, slug: str) -> ListView:
+        async with self._database.autocommit() as db:
+            return await store.get_list(db, user_id, slug)
 
-def _no_such_list() -> NotFound:
-    return NotFound("No such list")
+    async def create_list(self, user_id: str, *, title: str, is_public: bool) -> ListView:
+        async with self._database.work() as work:
+            created = await store.create_list(work.db, user_id, title=title, is_public=is_public)
+            self._changed(work, user_id)
+        return created
 
+    async def update_list(
+        self, user_id: str, slug: str, *, title: str | None, is_public: bool | None
+    ) -> ListView:
+        async with self._database.work() as work:
+            updated = await store.update_list(
+                work.db, user_id, slug, title=title, is_public=is_public
+            )
+            self._changed(work, user_id)
+        return updated
 
-async def create_builtin_lists(db: AsyncSession, user_id: str) -> None:
-    """Add ``favorites`` and ``watch-later`` in the caller's transaction (the one creating
-    the user), so they exist from the account's first moment and are never created lazily
-    by racing requests."""
-    now = utcnow()
-    db.add_all(
-        MovieList(
-            user_id=user_id,
-            slug=slug,
-            title=title,
-            builtin=True,
-            created_at=now,
-            updated_at=now,
-        )
-        for slug, title in BUILTIN_TITLES.items()
-    )
-    await db.flush()
+    async def delete_list(self, user_id: str, slug: str) -> None:
+        async with self._database.work() as work:
+            await store.delete_list(work.db, user_id, slug)
+            self._changed(work, user_id)
 
+    # -- items ----------------------------------------------------------------------------
 
-async def own_lists(db: AsyncSession, user_id: str) -> list[ListView]:
-    """The user's lists: built-ins first, then their own by creation."""
-    stmt = (
-        _select()
-        .where(MovieList.user_id == user_id)
-        .order_by(MovieList.builtin.desc(), MovieList.created_at, MovieList.slug)
-    )
-    return [ListView.of(row) for row in await db.execute(stmt)]
+    async def get_item(self, user_id: str, slug: str, movie_id: int) -> ItemView:
+        async with self._database.autocommit() as db:
+            return await items.get_item(db, user_id, slug, movie_id)
 
+    async def put_item(
+        self,
+        user_id: str,
+        slug: str,
+        movie_id: int,
+        note: NoteChange = KEEP_NOTE,
+    ) -> tuple[ItemView, bool]:
+        """Add a movie (``True``: it is new), or keep the one there, with ``note`` set if
+        one was given."""
+        async with self._database.work() as work:
+            item, created, changed = await items.put_item(work.db, user_id, slug, movie_id, note)
+            self._keep_if(work, changed, user_id)
+        return item, created
 
-async def get_list(db: AsyncSession, user_id: str, slug: str) -> ListView:
-    if not looks_like_slug(slug):
-        raise _no_such_list()
-    stmt = _select().where(MovieList.user_id == user_id, MovieList.slug == slug)
-    row = (await db.execute(stmt)).first()
-    if row is None:
-        raise _no_such_list()
-    return ListView.of(row)
+    async def remove_item(self, user_id: str, slug: str, movie_id: int) -> None:
+        async with self._database.work() as work:
+            self._keep_if(work, await items.remove_item(work.db, user_id, slug, movie_id), user_id)
 
+    async def import_lists(
+        self, user_id: str, arrays: Mapping[str, Sequence[object]]
+    ) -> ImportResult:
+        async with self._database.work() as work:
+            result = await importer.import_lists(work.db, user_id, arrays)
+            self._keep_if(work, result.added > 0, user_id)
+        return result
 
-def could_be_user_id(value: str) -> bool:
-    """User ids are UUID strings; anything unlike one is not looked up at all."""
-    return 0 < len(value) <= 36 and value.isascii() and value.isprintable()
+    def _keep_if(self, work: Work, changed: bool, owner_id: str) -> None:
+        if changed:
+            self._changed(work, owner_id)
+        else:
+            work.discard()
 
+    # -- pages ----------------------------------------------------------------------------
 
-def check_readable(found: ListView, viewer_id: str | None) -> None:
-    """Public lists are readable by anyone, private ones by their owner; to everyone else a
-    private list is "not found", so its existence is not revealed."""
-    if not found.is_public and viewer_id != found.user_id:
-        raise _no_such_list()
+    def cached_page(
+        self,
+        owner_id: str,
+        slug: str,
+        viewer_id: str | None,
+        query: PageQuery,
+        if_none_match: str | None,
+    ) -> PageAnswer | None:
+        return self.pages.cached(owner_id, slug, viewer_id, query, if_none_match)
 
-
-async def lock_list(db: AsyncSession, user_id: str, slug: str) -> ListView:
-    """Read a list and hold it for writing until the transaction ends.
-
-    A no-op ``UPDATE`` rather than ``SELECT … FOR UPDATE``: on Postgres it takes the row
-    lock, and on SQLite (whose driver opens a transaction only at the first write) it makes
-    this transaction the writer now, so what we read cannot change before we commit. Items
-    are always written after their list is locked, which also keeps lock order (list, then
-    items) the same everywhere: no deadlocks.
-    """
-    if not looks_like_slug(slug):
-        raise _no_such_list()
-    stmt = (
-        update(MovieList)
-        .where(MovieList.user_id == user_id, MovieList.slug == slug)
-        .values(version=MovieList.version)
-        .returning(*LIST_COLUMNS)
-    )
-    row = (await db.execute(stmt)).first()
-    if row is None:
-        raise _no_such_list()
-    return ListView.of(row)
-
-
-async def mark_changed(db: AsyncSession, list_id: str, count_delta: int = 0) -> None:
-    """Record a change to a locked list: new version and ``updated_at``, adjusted count."""
-    await db.execute(
-        update(MovieList)
-        .where(MovieList.id == list_id)
-        .values(
-            version=MovieList.version + 1,
-            updated_at=utcnow(),
-            item_count=MovieList.item_count + count_delta,
-        )
-    )
-
-
-async def create_list(db: AsyncSession, user_id: str, *, title: str, is_public: bool) -> ListView:
-    """Create an own list with a slug derived from the title, unique for this user."""
-    # The user's favorites row is the per-user mutex: two creations at once can neither
-    # exceed the limit nor pick the same slug.
-    await lock_list(db, user_id, FAVORITES)
-    rows = (
-        await db.execute(
-            select(MovieList.slug, MovieList.builtin).where(MovieList.user_id == user_id)
-        )
-    ).all()
-    if sum(1 for _, builtin in rows if not builtin) >= MAX_OWN_LISTS:
-        raise Conflict(f"A user can have at most {MAX_OWN_LISTS} own lists")
-    slug = unique_slug(base_slug(title), {slug for slug, _ in rows})
-    now = utcnow()
-    created = MovieList(
-        user_id=user_id,
-        slug=slug,
-        title=title,
-        is_public=is_public,
-        builtin=False,
-        item_count=0,
-        version=0,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(created)
-    await db.flush()
-    return ListView(
-        id=created.id,
-        user_id=user_id,
-        slug=slug,
-        title=title,
-        is_public=is_public,
-        builtin=False,
-        count=0,
-        version=0,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-async def update_list(
-    db: AsyncSession, user_id: str, slug: str, *, title: str | None, is_public: bool | None
-) -> ListView:
-    """Rename or publish a list; the slug stays. Built-ins keep their title."""
-    current = await lock_list(db, user_id, slug)
-    values: dict[str, Any] = {}
-    if title is not None and title != current.title:
-        if current.builtin:
-            raise Conflict("Built-in lists can't be renamed")
-        values["title"] = title
-    if is_public is not None and is_public != current.is_public:
-        values["is_public"] = is_public
-    if not values:
-        return current
-    await db.execute(
-        update(MovieList)
-        .where(MovieList.id == current.id)
-        .values(**values, version=MovieList.version + 1, updated_at=utcnow())
-    )
-    return await get_list(db, user_id, slug)
-
-
-async def delete_list(db: AsyncSession, user_id: str, slug: str) -> None:
-    """Delete an own list and (by cascade) its items."""
-    current = await lock_list(db, user_id, slug)
-    if current.builtin:
-        raise Conflict("Built-in lists can't be deleted")
-    await db.execute(delete(MovieList).where(MovieList.id == current.id))
+    async def page(
+        self,
+        owner_id: str,
+        slug: str,
+        viewer_id: str | None,
+        query: PageQuery,
+        if_none_match: str | None,
+    ) -> PageAnswer:
+        return await self.pages.read(owner_id, slug, viewer_id, query, if_none_match)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Annotated
 
 from fastapi import APIRouter, Response
-from sqlalchemy import text
 
-from maria.deps import ServicesDep
-from maria.errors import Unavailable
-from maria.ops.metrics import render
+from maria.http.deps import service
+from maria.http.metrics import render
+from maria.ops.service import Readiness
 
 router = APIRouter(tags=["ops"])
+Ready = Annotated[Readiness, service("readiness")]
 
 
 @router.get("/healthz")
@@ -28,15 +28,8 @@ async def metrics() -> Response:
 
 
 @router.get("/readyz")
-async def readyz(services: ServicesDep) -> dict[str, str]:
+async def readyz(readiness: Ready) -> dict[str, str]:
     """Ready to serve: the database answers within two seconds and the revoked-session
     list has been loaded from it (before that, a logged-out token might pass)."""
-    try:
-        async with asyncio.timeout(2):
-            async with services.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-    except Exception:
-        raise Unavailable("The database is not reachable") from None
-    if not services.auth.revoked.loaded:
-        raise Unavailable("Revoked sessions not loaded yet")
+    await readiness.check()
     return {"status": "ready"}

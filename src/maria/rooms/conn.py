@@ -88,6 +88,10 @@ class Conn:
         self._refilled = time.monotonic()
         self._warned = 0.0
 
+    def renew(self, sid: str, exp: int) -> None:
+        """A fresh token (``auth`` frame) of the same user: the socket lives on until ``exp``."""
+        self.sid, self.exp = sid, exp
+
     def start(self, first: str) -> None:
         """Send ``first`` (the welcome), then whatever was queued since registration."""
         self._outbox.insert(0, first)

@@ -1,22 +1,170 @@
-"""What instances tell each other about rooms, over the broker's ``maria:rooms`` channel.
+"""What instances tell each other about rooms, over the broker's ``channels.ROOMS``.
 
 One channel for all rooms: every subscriber receives its messages in the one order Redis
-published them, and handlers are registered once, before the broker starts. A message is
-``"<room id> <json>"`` so an instance skips rooms it does not serve without parsing JSON.
+published them. A message is ``"<room id> <json>"``, so an instance skips rooms it does not
+serve without parsing JSON (``room_of``). Each event is a dataclass with its wire form,
+made only by ``encode`` and read only by ``decode``, which refuses anything malformed with
+``BadEvent``. (One more writer of the wire form: the Redis presence store's sweep script,
+which announces ``LeaveEvent``s for instances that died; ``presence.py``.)
+
+Wire forms (``k`` is the kind): ``{"k":"chat","m":[Message...]}``,
+``{"k":"join","m":{"user_id","name","since"}}``, ``{"k":"leave","u":user,"n":name}``,
+``{"k":"playback","p":{state,position,at,by,seq}}``,
+``{"k":"control","mode","host_id","seq"}``, ``{"k":"deleted"}``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from typing import Any
 
-CHANNEL = "maria:rooms"
+from maria.rooms.playback import Playback
+from maria.rooms.views import Member
 
 
-def pack(room_id: str, event: dict[str, Any]) -> str:
-    return f"{room_id} {json.dumps(event, separators=(',', ':'), ensure_ascii=False)}"
+class BadEvent(ValueError):
+    """A broker message that is not a room event this version understands."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEvent:
+    """Stored messages (``Message`` dicts with their ``seq``), in sequence order."""
+
+    messages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinEvent:
+    member: Member
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveEvent:
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackEvent:
+    state: Playback
+
+
+@dataclass(frozen=True, slots=True)
+class ControlEvent:
+    mode: str
+    host_id: str | None
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedEvent:
+    pass
+
+
+RoomEvent = ChatEvent | JoinEvent | LeaveEvent | PlaybackEvent | ControlEvent | DeletedEvent
+
+
+def _wire(event: RoomEvent) -> dict[str, Any]:
+    if isinstance(event, ChatEvent):
+        return {"k": "chat", "m": event.messages}
+    if isinstance(event, JoinEvent):
+        return {"k": "join", "m": event.member.as_dict()}
+    if isinstance(event, LeaveEvent):
+        return {"k": "leave", "u": event.user_id, "n": event.name}
+    if isinstance(event, PlaybackEvent):
+        return {"k": "playback", "p": event.state.as_dict()}
+    if isinstance(event, ControlEvent):
+        return {"k": "control", "mode": event.mode, "host_id": event.host_id, "seq": event.seq}
+    return {"k": "deleted"}
+
+
+def encode(room_id: str, event: RoomEvent) -> str:
+    return f"{room_id} {json.dumps(_wire(event), separators=(',', ':'), ensure_ascii=False)}"
 
 
 def room_of(message: str) -> tuple[str, str]:
+    """The room a message is about, and the rest of it (not parsed yet)."""
     room_id, _, body = message.partition(" ")
     return room_id, body
+
+
+def _str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise BadEvent(f"{what} must be a string")
+    return value
+
+
+def _int(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadEvent(f"{what} must be an integer")
+    return value
+
+
+def _message(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadEvent("a chat message must be an object")
+    _int(value.get("seq"), "seq")
+    return value
+
+
+def _playback(value: object) -> Playback:
+    if not isinstance(value, dict):
+        raise BadEvent("playback must be an object")
+    state, position = value.get("state"), value.get("position")
+    if state not in ("playing", "paused"):
+        raise BadEvent("playback state must be playing or paused")
+    if not isinstance(position, int | float) or isinstance(position, bool):
+        raise BadEvent("playback position must be a number")
+    if not math.isfinite(position):
+        raise BadEvent("playback position must be finite")
+    by = value.get("by")
+    return Playback(
+        state=state,
+        position=float(position),
+        at=_int(value.get("at"), "at"),
+        by=None if by is None else _str(by, "by"),
+        seq=_int(value.get("seq"), "seq"),
+    )
+
+
+def decode(body: str) -> RoomEvent:
+    """The event in the JSON part of a message (see ``room_of``)."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadEvent("not JSON") from None
+    if not isinstance(obj, dict):
+        raise BadEvent("not an object")
+    kind = obj.get("k")
+    if kind == "chat":
+        messages = obj.get("m")
+        if not isinstance(messages, list):
+            raise BadEvent("chat needs a list of messages")
+        return ChatEvent([_message(m) for m in messages])
+    if kind == "join":
+        m = obj.get("m")
+        if not isinstance(m, dict):
+            raise BadEvent("join needs a member")
+        return JoinEvent(
+            Member(
+                _str(m.get("user_id"), "user_id"),
+                _str(m.get("name"), "name"),
+                _int(m.get("since"), "since"),
+            )
+        )
+    if kind == "leave":
+        return LeaveEvent(_str(obj.get("u"), "u"), str(obj.get("n") or ""))
+    if kind == "playback":
+        return PlaybackEvent(_playback(obj.get("p")))
+    if kind == "control":
+        host_id = obj.get("host_id")
+        return ControlEvent(
+            _str(obj.get("mode"), "mode"),
+            None if host_id is None else _str(host_id, "host_id"),
+            _int(obj.get("seq"), "seq"),
+        )
+    if kind == "deleted":
+        return DeletedEvent()
+    raise BadEvent(f"unknown kind {str(kind)[:40]!r}")

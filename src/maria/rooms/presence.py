@@ -6,37 +6,22 @@ two tabs (or a reconnect landing on another instance while the old entry is stil
 grace period) cause no churn. With Redis the check, the change and the ``PUBLISH`` run in
 one Lua script: the order of join/leave events on the channel is the order of the changes.
 An instance that dies leaves entries behind; they stop counting once its liveness key
-expires, and ``sweep`` removes them and announces the leaves (once, atomically).
+expires, and ``sweep`` removes them and announces the leaves (once, atomically; the script
+writes ``events.LeaveEvent``'s wire form itself).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from redis.asyncio import Redis
 
+from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.rooms import events
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    user_id: str
-    name: str
-    since: int  # unix ms when the user came online in the room
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "name": self.name, "since": self.since}
-
-
-def join_event(member: Member) -> dict[str, Any]:
-    return {"k": "join", "m": member.as_dict()}
-
-
-def leave_event(user_id: str, name: str) -> dict[str, Any]:
-    return {"k": "leave", "u": user_id, "n": name}
+from maria.rooms.events import JoinEvent, LeaveEvent
+from maria.rooms.views import Member
 
 
 class Presence(Protocol):
@@ -65,7 +50,7 @@ class MemoryPresence:
         room = self._rooms.setdefault(room_id, {})
         if member.user_id not in room:
             room[member.user_id] = member
-            await self._broker.publish(events.CHANNEL, events.pack(room_id, join_event(member)))
+            await self._broker.publish(channels.ROOMS, events.encode(room_id, JoinEvent(member)))
 
     async def remove(self, room_id: str, user_id: str, name: str) -> None:
         room = self._rooms.get(room_id, {})
@@ -73,7 +58,7 @@ class MemoryPresence:
             if not room:
                 del self._rooms[room_id]
             await self._broker.publish(
-                events.CHANNEL, events.pack(room_id, leave_event(user_id, name))
+                channels.ROOMS, events.encode(room_id, LeaveEvent(user_id, name))
             )
 
     async def members(self, room_id: str) -> list[Member]:
@@ -205,8 +190,8 @@ class RedisPresence:
                 member.user_id,
                 self._instance,
                 value,
-                events.CHANNEL,
-                events.pack(room_id, join_event(member)),
+                channels.ROOMS,
+                events.encode(room_id, JoinEvent(member)),
                 self.ROOM_TTL_S,
             ],
         )
@@ -218,8 +203,8 @@ class RedisPresence:
                 self._alive_prefix,
                 user_id,
                 self._instance,
-                events.CHANNEL,
-                events.pack(room_id, leave_event(user_id, name)),
+                channels.ROOMS,
+                events.encode(room_id, LeaveEvent(user_id, name)),
             ],
         )
 
@@ -240,7 +225,7 @@ class RedisPresence:
 
     async def sweep(self, room_id: str) -> None:
         await self._sweep(
-            keys=[self._key(room_id)], args=[self._alive_prefix, events.CHANNEL, room_id]
+            keys=[self._key(room_id)], args=[self._alive_prefix, channels.ROOMS, room_id]
         )
 
     async def forget(self, room_id: str) -> None:

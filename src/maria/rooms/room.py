@@ -1,9 +1,10 @@
 """A room as one instance serves it: local sockets, a replica of who is online anywhere,
 the room's state, the last messages, and the chat orderer.
 
-All methods are synchronous: an event applied here is applied, and fanned out to every
-local socket, before anything else runs on the loop. That is what keeps a welcome (a
-snapshot) and the frames queued after it consistent.
+Its state changes only through its methods, and all of them are synchronous: an event
+applied here is applied, and fanned out to every local socket, before anything else runs on
+the loop. That is what keeps a welcome (a snapshot) and the frames queued after it
+consistent.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from maria.rooms import protocol
 from maria.rooms.conn import Conn
+from maria.rooms.events import (
+    ControlEvent,
+    JoinEvent,
+    LeaveEvent,
+    PlaybackEvent,
+    RoomEvent,
+)
 from maria.rooms.ordering import Orderer
-from maria.rooms.playback import Playback, newer, now_ms
-from maria.rooms.presence import Member
-from maria.rooms.service import HISTORY
-from maria.rooms.views import RoomView
+from maria.rooms.playback import newer, now_ms
+from maria.rooms.store import HISTORY
+from maria.rooms.views import Member, RoomView
 
 
 class LocalRoom:
@@ -28,43 +36,95 @@ class LocalRoom:
         self.id = room_id
         self.view: RoomView | None = None  # None while loading
         self.loading: asyncio.Task[bool] | None = None
-        self.backlog: list[dict[str, Any]] = []  # non-chat events that arrived while loading
-        self.conns: dict[str, set[Conn]] = {}
-        self.holds: dict[str, int] = {}  # local sockets per user, joining ones included
-        self.leaving: dict[str, asyncio.TimerHandle] = {}  # reconnect grace timers
         self.members: dict[str, Member] = {}  # everyone online, on any instance
-        self.presence_epoch = 0  # bumped by every join/leave applied
-        self.recent: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self.orderer: Orderer[dict[str, Any]] = Orderer()
-        self.filling = False
-        self.host_missing_since: float | None = None
-        self.replacing = False
+        self.presence_epoch = 0  # bumped by every join/leave applied
+        self._backlog: list[RoomEvent] = []  # events that arrived while loading
+        self._conns: dict[str, set[Conn]] = {}
+        self._holds: dict[str, int] = {}  # local sockets per user, joining ones included
+        self._leaving: dict[str, asyncio.TimerHandle] = {}  # reconnect grace timers
+        self._recent: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        self._filling = False
+        self._host_missing_since: float | None = None
+        self._replacing = False
 
     @property
     def idle(self) -> bool:
-        return not self.holds and not self.leaving
+        return not self._holds and not self._leaving
 
     def all_conns(self) -> list[Conn]:
-        return [conn for conns in self.conns.values() for conn in conns]
+        return [conn for conns in self._conns.values() for conn in conns]
 
-    # -- loading ----------------------------------------------------------------------
+    def one_conn_per_user(self) -> list[Conn]:
+        return [next(iter(conns)) for conns in self._conns.values() if conns]
+
+    # -- local sockets --------------------------------------------------------------------
+
+    def hold(self, user_id: str) -> bool:
+        """Count a socket of ``user_id`` joining; whether it is the user's first here."""
+        count = self._holds.get(user_id, 0) + 1
+        self._holds[user_id] = count
+        return count == 1 and user_id not in self._conns
+
+    def release(self, user_id: str) -> bool:
+        """A socket of ``user_id`` is gone; whether it was their last here."""
+        left = self._holds.get(user_id, 0) - 1
+        if left > 0:
+            self._holds[user_id] = left
+            return False
+        self._holds.pop(user_id, None)
+        return True
+
+    def attach(self, conn: Conn) -> None:
+        self._conns.setdefault(conn.user_id, set()).add(conn)
+
+    def detach(self, conn: Conn) -> None:
+        conns = self._conns.get(conn.user_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._conns[conn.user_id]
+
+    def is_held(self, user_id: str) -> bool:
+        return user_id in self._holds
+
+    # -- reconnect grace ------------------------------------------------------------------
+
+    def start_grace(self, user_id: str, delay: float, over: Callable[[], None]) -> None:
+        self._leaving[user_id] = asyncio.get_running_loop().call_later(delay, over)
+
+    def cancel_grace(self, user_id: str) -> bool:
+        """Back within the grace: nobody saw them leave. Whether a grace was running."""
+        timer = self._leaving.pop(user_id, None)
+        if timer is None:
+            return False
+        timer.cancel()
+        return True
+
+    def grace_over(self, user_id: str) -> bool:
+        """The grace ended; whether the user is really gone (no socket came back)."""
+        self._leaving.pop(user_id, None)
+        return user_id not in self._holds
+
+    # -- loading --------------------------------------------------------------------------
 
     def loaded(self, view: RoomView, history: list[dict[str, Any]], members: list[Member]) -> None:
         """Install the snapshot, then replay what arrived while it was read (events newer
         than the snapshot win; ones it already contains change nothing)."""
         self.view = view
-        self.recent.extend(history)
+        self.loading = None
+        self._recent.extend(history)
         self.members = {m.user_id: m for m in members}
         last = max([view.message_seq, *(m["seq"] for m in history)])
         self.deliver(self.orderer.start(last + 1))
-        backlog, self.backlog = self.backlog, []
+        backlog, self._backlog = self._backlog, []
         for event in backlog:
             self.apply(event)
 
-    # -- events -----------------------------------------------------------------------
+    # -- events ---------------------------------------------------------------------------
 
     def fanout(self, frame: str, skip_user: str | None = None) -> None:
-        for user_id, conns in self.conns.items():
+        for user_id, conns in self._conns.items():
             if user_id != skip_user:
                 for conn in conns:
                     conn.push(frame)
@@ -73,30 +133,27 @@ class LocalRoom:
         """Chat in order: each frame encoded once, a batch queued to each socket at once."""
         if not messages:
             return
-        self.recent.extend(messages)
+        self._recent.extend(messages)
         frames = [protocol.chat(message) for message in messages]
-        for conns in self.conns.values():
+        for conns in self._conns.values():
             for conn in conns:
                 conn.push_all(frames)
 
-    def apply(self, event: dict[str, Any]) -> None:
-        """A non-chat event from the broker (or the backlog)."""
+    def apply(self, event: RoomEvent) -> None:
+        """A non-chat event from the broker, a resync, or the backlog."""
         if self.view is None:
-            self.backlog.append(event)
+            self._backlog.append(event)
             return
-        kind = event.get("k")
-        if kind == "join":
-            m = event["m"]
-            self.joined(Member(str(m["user_id"]), str(m["name"]), int(m["since"])))
-        elif kind == "leave":
-            self.left(str(event["u"]), str(event.get("n", "")))
-        elif kind == "playback":
-            state = Playback(**event["p"])
-            if newer(state, self.view.playback):
-                self.view = replace(self.view, playback=state)
-                self.fanout(protocol.playback(state))
-        elif kind == "control":
-            self.controlled(str(event["mode"]), event.get("host_id"), int(event["seq"]))
+        if isinstance(event, JoinEvent):
+            self.joined(event.member)
+        elif isinstance(event, LeaveEvent):
+            self.left(event.user_id, event.name)
+        elif isinstance(event, PlaybackEvent):
+            if newer(event.state, self.view.playback):
+                self.view = replace(self.view, playback=event.state)
+                self.fanout(protocol.playback(event.state))
+        elif isinstance(event, ControlEvent):
+            self.controlled(event.mode, event.host_id, event.seq)
 
     def joined(self, member: Member) -> None:
         held = self.members.get(member.user_id)
@@ -107,7 +164,7 @@ class LocalRoom:
         self.members[member.user_id] = member
         self.presence_epoch += 1
         if self.view is not None and member.user_id == self.view.host_id:
-            self.host_missing_since = None
+            self._host_missing_since = None
         self.fanout(protocol.presence("join", member.user_id, member.name), member.user_id)
 
     def left(self, user_id: str, name: str) -> None:
@@ -116,14 +173,14 @@ class LocalRoom:
             return
         self.presence_epoch += 1
         if self.view is not None and user_id == self.view.host_id:
-            self.host_missing_since = time.monotonic()
+            self._host_missing_since = time.monotonic()
         self.fanout(protocol.presence("leave", user_id, name or member.name), user_id)
 
     def controlled(self, mode: str, host_id: str | None, seq: int) -> None:
         if self.view is None or seq <= self.view.control_seq:
             return
         if host_id != self.view.host_id:
-            self.host_missing_since = None if host_id in self.members else time.monotonic()
+            self._host_missing_since = None if host_id in self.members else time.monotonic()
         self.view = replace(self.view, control=mode, host_id=host_id, control_seq=seq)
         self.fanout(protocol.control(mode, host_id))
 
@@ -135,7 +192,72 @@ class LocalRoom:
         for member in current.values():
             self.joined(member)
 
-    # -- joining ----------------------------------------------------------------------
+    # -- filling holes in the chat --------------------------------------------------------
+
+    def begin_fill(self) -> bool:
+        """Whether a fill should start now: a hole waits and no fill is under way."""
+        if self._filling or self.orderer.gap() is None:
+            return False
+        self._filling = True
+        return True
+
+    def end_fill(self) -> None:
+        self._filling = False
+
+    # -- the host -------------------------------------------------------------------------
+
+    def host_due(self, mono: float, grace: float) -> Member | None:
+        """The member to make host, once the host has been gone for ``grace`` seconds (and
+        no replacement is under way); marks the replacement started."""
+        view = self.view
+        if view is None or self._replacing:
+            return None
+        if view.host_id is not None and view.host_id in self.members:
+            self._host_missing_since = None
+            return None
+        if self._host_missing_since is None:
+            self._host_missing_since = mono
+            return None
+        if mono - self._host_missing_since <= grace:
+            return None
+        successor = self.successor()
+        if successor is not None:
+            self._replacing = True
+        return successor
+
+    def host_replaced(self) -> None:
+        self._replacing = False
+        self._host_missing_since = None
+
+    def successor(self) -> Member | None:
+        """The longest-present member other than the host."""
+        host = self.view.host_id if self.view is not None else None
+        candidates = [m for m in self.members.values() if m.user_id != host]
+        return min(candidates, key=_by_since, default=None)
+
+    # -- closing --------------------------------------------------------------------------
+
+    def close_all(self, code: int, reason: str) -> list[Conn]:
+        """Stop the grace timers and close every local socket (after what is queued)."""
+        for timer in self._leaving.values():
+            timer.cancel()
+        self._leaving.clear()
+        conns = self.all_conns()
+        for conn in conns:
+            conn.close(code, reason)
+        return conns
+
+    def close_expired(self, now: float, is_revoked: Callable[[str], bool], code: int) -> None:
+        """Close the sockets whose token expired or whose session was revoked."""
+        for conn in self.all_conns():
+            if conn.closing is not None:
+                continue
+            if conn.exp <= now:
+                conn.close(code, "token_expired: send a fresh token in time")
+            elif is_revoked(conn.sid):
+                conn.close(code, "invalid_token: the session has ended")
+
+    # -- joining --------------------------------------------------------------------------
 
     def welcome(self, conn: Conn, me: Member) -> str:
         """The first frame of ``conn``: a snapshot consistent with every frame queued after
@@ -149,19 +271,13 @@ class LocalRoom:
                 "room": self.view.public(),
                 "members": [m.as_dict() for m in sorted(members.values(), key=_by_since)],
                 "playback": self.view.playback.as_dict(),
-                "history": list(self.recent),
+                "history": list(self._recent),
                 "host_id": self.view.host_id,
                 "control": self.view.control,
                 "user_id": conn.user_id,
                 "server_time": now_ms(),
             }
         )
-
-    def successor(self) -> Member | None:
-        """The longest-present member other than the host."""
-        host = self.view.host_id if self.view is not None else None
-        candidates = [m for m in self.members.values() if m.user_id != host]
-        return min(candidates, key=_by_since, default=None)
 
 
 def _by_since(member: Member) -> tuple[int, str]:

@@ -1,5 +1,6 @@
 """HTTP and WebSocket endpoints of watch-together rooms (``/api/v1/rooms``). Thin: parse,
-call the service or the hub, answer; the docstrings are the OpenAPI descriptions."""
+call the service (or, for sockets, ``socket.serve``), answer; the docstrings are the OpenAPI
+descriptions."""
 
 from __future__ import annotations
 
@@ -9,16 +10,13 @@ from fastapi import APIRouter, Query, Response, WebSocket, status
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
-from maria.deps import ClaimsDep, ServicesDep
-from maria.errors import RateLimited
-from maria.rooms import service, socket
+from maria.http.deps import IdentityDep, service
+from maria.rooms import socket, store
 from maria.rooms.schemas import MemberOut, MessageOut, RoomCreate, RoomDetail, RoomOut
-from maria.services import Services
+from maria.rooms.service import RoomsService
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
-
-CREATE_LIMIT = 30  # rooms per user ...
-CREATE_WINDOW = 600  # ... per 10 minutes
+Rooms = Annotated[RoomsService, service("rooms")]
 
 SOCKET_DOC = """
 **WebSocket** `/api/v1/rooms/{id}/ws`. Authenticate with the access cookie (pages of an
@@ -45,49 +43,38 @@ WebSocket pings (uvicorn: every 20 s); a socket that does not answer within 20 s
 @router.post(
     "/", status_code=status.HTTP_201_CREATED, response_model=RoomOut, include_in_schema=False
 )
-async def create_room(body: RoomCreate, claims: ClaimsDep, services: ServicesDep) -> RoomOut:
-    """Create a room for a film; the caller is its host."""
-    count, retry = await services.counters.hit(f"room-create:{claims.sub}", CREATE_WINDOW)
-    if count > CREATE_LIMIT:
-        raise RateLimited(retry, "Too many rooms created; try again later")
-    async with services.sessionmaker() as db, db.begin():
-        view = await service.create_room(
-            db, host_id=claims.sub, movie_id=body.movie_id, title=body.title
-        )
+async def create_room(body: RoomCreate, identity: IdentityDep, rooms: Rooms) -> RoomOut:
+    """Create a room for a film; the caller is its host (at most 30 per 10 minutes)."""
+    view = await rooms.create(identity.user_id, movie_id=body.movie_id, title=body.title)
     return RoomOut.of(view)
 
 
 @router.get("/{room_id}", response_model=RoomDetail, description=SOCKET_DOC)
-async def get_room(room_id: str, claims: ClaimsDep, services: ServicesDep) -> RoomDetail:
+async def get_room(room_id: str, identity: IdentityDep, rooms: Rooms) -> RoomDetail:
     """A room, its playback state and who is online in it."""
-    async with services.sessionmaker() as db:
-        view = await service.get_room(db, room_id)
-    members = await services.rooms.members(room_id)
+    view, members = await rooms.get(room_id)
     return RoomDetail(**RoomOut.of(view).model_dump(), members=[MemberOut.of(m) for m in members])
 
 
 @router.get("/{room_id}/messages", response_model=list[MessageOut])
 async def list_messages(
     room_id: str,
-    claims: ClaimsDep,
-    services: ServicesDep,
+    identity: IdentityDep,
+    rooms: Rooms,
     before: Annotated[
         str | None, Query(max_length=64, description="A message id: page from before it")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=store.MAX_PAGE)] = 50,
 ) -> list[MessageOut]:
     """Chat history, oldest first (newest last); page back with `before` = the first id."""
-    async with services.sessionmaker() as db:
-        messages = await service.list_messages(db, room_id, before=before, limit=limit)
+    messages = await rooms.messages(room_id, before=before, limit=limit)
     return [MessageOut(**m) for m in messages]
 
 
 @router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_room(room_id: str, claims: ClaimsDep, services: ServicesDep) -> Response:
+async def delete_room(room_id: str, identity: IdentityDep, rooms: Rooms) -> Response:
     """Delete a room (host or admin); its open sockets are closed with code 4410."""
-    async with services.sessionmaker() as db, db.begin():
-        await service.delete_room(db, room_id, user_id=claims.sub, is_admin=claims.role == "admin")
-    await services.rooms.deleted(room_id)
+    await rooms.delete(room_id, identity)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -98,8 +85,15 @@ class RoomSocket:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
-        services: Services = websocket.app.state.services
-        await socket.serve(websocket, send, scope["path_params"]["room_id"], services)
+        services = websocket.app.state.services
+        await socket.serve(
+            websocket,
+            send,
+            scope["path_params"]["room_id"],
+            hub=services.rooms.hub,
+            users=services.users,
+            auth_wait=services.settings.room_auth_timeout,
+        )
 
 
 router.routes.append(

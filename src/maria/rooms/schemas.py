@@ -8,8 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from maria.rooms.models import MAX_MOVIE_ID, MAX_TITLE
-from maria.rooms.presence import Member
-from maria.rooms.views import RoomView
+from maria.rooms.views import Member, RoomView
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE)]
 

@@ -1,8 +1,11 @@
 """One room WebSocket from accept to close: authenticate, join, then read frames.
 
 The only module of the package that sees the WebSocket (the hub gets ``send``/``close``
-callables). Frames are handled one at a time, so a member's own messages keep their
-order; nothing a client sends can end the loop except closing the socket.
+callables). Who is calling was worked out by the identity layer (a bearer header, or the
+access cookie from an allowed page); otherwise the first frame must be ``auth``, checked by
+the same layer (``verify_in_band``). Frames are handled one at a time, so a member's own
+messages keep their order; nothing a client sends can end the loop except closing the
+socket.
 """
 
 from __future__ import annotations
@@ -14,14 +17,12 @@ import logging
 from starlette.types import Message, Send
 from starlette.websockets import WebSocket
 
-from maria.auth.gate import presented_bearer
-from maria.auth.tokens import AccessClaims
-from maria.auth.transport import ACCESS_COOKIE
 from maria.errors import ApiError
+from maria.http.identity import caller_of, verify_in_band
+from maria.identity import Identity
 from maria.rooms import protocol, wire
 from maria.rooms.conn import Conn
 from maria.rooms.hub import RoomHub
-from maria.rooms.playback import now_ms
 from maria.rooms.protocol import (
     CLOSE_NOT_FOUND,
     CLOSE_UNAUTHENTICATED,
@@ -35,7 +36,7 @@ from maria.rooms.protocol import (
     PlaybackCommand,
 )
 from maria.rooms.views import is_room_id
-from maria.services import Services
+from maria.users.service import UsersService
 
 log = logging.getLogger("maria.rooms")
 
@@ -53,33 +54,39 @@ async def shut(ws: WebSocket, code: int, why: str) -> None:
         await ws.close(code, why)
 
 
-async def serve(ws: WebSocket, send: Send, room_id: str, services: Services) -> None:
+async def serve(
+    ws: WebSocket,
+    send: Send,
+    room_id: str,
+    *,
+    hub: RoomHub,
+    users: UsersService,
+    auth_wait: float,
+) -> None:
     """``send`` is the server's own ASGI send (for ``wire``'s frames extension)."""
     await ws.accept()
-    claims = await authenticate(ws, services)
-    if claims is None:
+    identity = await authenticate(ws, auth_wait)
+    if identity is None:
         return
     try:
-        user = await services.users.get(claims.sub)
+        user = await users.active(identity.user_id)
+    except ApiError as exc:
+        await shut(ws, CLOSE_UNAUTHENTICATED, reason(exc.code, exc.message))
+        return
     except Exception:
         log.exception("reading the user failed")
         await shut(ws, 1011, reason("unavailable", "Try again later"))
         return
-    if user is None or user.disabled:
-        await shut(ws, CLOSE_UNAUTHENTICATED, reason("invalid_token", "No such account"))
-        return
     if not is_room_id(room_id):
         await shut(ws, CLOSE_NOT_FOUND, reason("not_found", "No such room"))
         return
-    hub = services.rooms
-
     try:
         conn = await hub.join(
             room_id,
-            user_id=claims.sub,
+            user_id=identity.user_id,
             name=user.display_name,
-            sid=claims.sid,
-            exp=claims.exp,
+            sid=identity.session_id,
+            exp=identity.expires_at,
             send=wire.sender(ws, send),
             close=ws.close,
             write_now=wire.direct_writer(ws),
@@ -97,7 +104,7 @@ async def serve(ws: WebSocket, send: Send, room_id: str, services: Services) -> 
             if message["type"] == "websocket.disconnect":
                 break
             if conn.closing is None:
-                await handle(conn, payload(message), services)
+                await handle(conn, payload(message), hub, ws)
     finally:
         await hub.leave(conn)
 
@@ -107,36 +114,17 @@ def payload(message: Message) -> str | bytes | None:
     return text if text is not None else message.get("bytes")
 
 
-def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
-    """Cookie auth is for pages of our own origins (no cross-site WebSocket hijacking);
-    a client without ``Origin`` is not a browser, so a cookie it sends is its own."""
-    origin = ws.headers.get("origin")
-    if origin is None or origin in allowed:
-        return True
-    host = ws.headers.get("host")
-    scheme = "https" if ws.url.scheme == "wss" else "http"
-    return host is not None and origin == f"{scheme}://{host}"
-
-
-async def authenticate(ws: WebSocket, services: Services) -> AccessClaims | None:
-    """Bearer header, else the access cookie (checked Origin), else the first frame
-    ``{"type": "auth", "token"}`` within the timeout; otherwise close 4401."""
-    auth, settings = services.auth, services.settings
-    bearer = presented_bearer(ws.scope)
-    if bearer is not None:
-        try:
-            return auth.authenticate(bearer)
-        except ApiError as exc:
-            await shut(ws, CLOSE_UNAUTHENTICATED, reason(exc.code, exc.message))
-            return None
-    cookie = ws.cookies.get(ACCESS_COOKIE)
-    if cookie and origin_allowed(ws, settings.cors_origins):
-        try:
-            return auth.authenticate(cookie)
-        except ApiError:
-            pass  # a stale cookie: the client may still authenticate in-band
+async def authenticate(ws: WebSocket, wait: float) -> Identity | None:
+    """The caller the identity layer found (a refused bearer token closes 4401), else the
+    first frame ``{"type": "auth", "token"}`` within ``wait`` seconds; otherwise close 4401."""
+    caller = caller_of(ws.scope)
+    if caller.refused is not None:
+        await shut(ws, CLOSE_UNAUTHENTICATED, reason(caller.refused.code, caller.refused.message))
+        return None
+    if caller.identity is not None:
+        return caller.identity
     try:
-        message = await asyncio.wait_for(ws.receive(), settings.room_auth_timeout)
+        message = await asyncio.wait_for(ws.receive(), wait)
     except TimeoutError:
         await shut(
             ws, CLOSE_UNAUTHENTICATED, reason("not_authenticated", "No auth message in time")
@@ -156,13 +144,13 @@ async def authenticate(ws: WebSocket, services: Services) -> AccessClaims | None
         )
         return None
     try:
-        return auth.authenticate(command.token)
+        return verify_in_band(ws.scope, command.token)
     except ApiError as exc:
         await shut(ws, CLOSE_UNAUTHENTICATED, reason(exc.code, exc.message))
         return None
 
 
-async def handle(conn: Conn, data: str | bytes | None, services: Services) -> None:
+async def handle(conn: Conn, data: str | bytes | None, hub: RoomHub, ws: WebSocket) -> None:
     """One received frame: a command, or an ``error`` frame back to its sender."""
     if not conn.allow():
         if conn.should_warn():
@@ -173,9 +161,8 @@ async def handle(conn: Conn, data: str | bytes | None, services: Services) -> No
     except FrameError as exc:
         conn.push(protocol.error(exc.code, exc.message))
         return
-    hub = services.rooms
     try:
-        await dispatch(conn, command, hub, services)
+        await dispatch(conn, command, hub, ws)
     except ApiError as exc:
         conn.push(protocol.error(exc.code, exc.message))
     except Exception:
@@ -183,11 +170,11 @@ async def handle(conn: Conn, data: str | bytes | None, services: Services) -> No
         conn.push(protocol.error("unavailable", "The server could not do that; try again"))
 
 
-async def dispatch(conn: Conn, command: Command, hub: RoomHub, services: Services) -> None:
+async def dispatch(conn: Conn, command: Command, hub: RoomHub, ws: WebSocket) -> None:
     if isinstance(command, Chat):
         await hub.chat(conn, command.text)
     elif isinstance(command, Ping):
-        conn.push(protocol.pong(command.t0, now_ms()))
+        hub.pong(conn, command.t0)
     elif isinstance(command, PlaybackCommand):
         await hub.playback(conn, command.action, command.position)
     elif isinstance(command, Control):
@@ -195,20 +182,26 @@ async def dispatch(conn: Conn, command: Command, hub: RoomHub, services: Service
     elif isinstance(command, Host):
         await hub.hand_over(conn, command.user_id)
     elif isinstance(command, Auth):
-        reauthenticate(conn, command.token, services)
+        reauthenticate(conn, command.token, ws)
 
 
-def reauthenticate(conn: Conn, token: str, services: Services) -> None:
+def reauthenticate(conn: Conn, token: str, ws: WebSocket) -> None:
     """A fresh access token for the same user extends the socket's life."""
     try:
-        claims = services.auth.authenticate(token)
+        identity = verify_in_band(ws.scope, token)
     except ApiError as exc:
         conn.push(protocol.error(exc.code, exc.message))
         return
-    if claims.sub != conn.user_id:
+    if identity.user_id != conn.user_id:
         conn.push(protocol.error("forbidden", "The token belongs to another user"))
         return
-    conn.sid, conn.exp = claims.sid, claims.exp
+    conn.renew(identity.session_id, identity.expires_at)
     conn.push(
-        protocol.encode({"type": "authenticated", "user_id": claims.sub, "expires_at": claims.exp})
+        protocol.encode(
+            {
+                "type": "authenticated",
+                "user_id": identity.user_id,
+                "expires_at": identity.expires_at,
+            }
+        )
     )

@@ -20,6 +20,18 @@ def is_room_id(value: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Member:
+    """Someone online in a room (on any instance)."""
+
+    user_id: str
+    name: str
+    since: int  # unix ms when the user came online in the room
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "name": self.name, "since": self.since}
+
+
+@dataclass(frozen=True, slots=True)
 class RoomView:
     id: str
     movie_id: int

@@ -14,11 +14,14 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
+from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.backends.ratelimit import Counters
-from maria.rooms import events, protocol, service
+from maria.db import Database
+from maria.rooms import events, protocol, store
 from maria.rooms.conn import Conn
-from maria.rooms.service import Draft, Sessions
+from maria.rooms.events import ChatEvent
+from maria.rooms.store import Draft
 
 log = logging.getLogger("maria.rooms")
 
@@ -29,7 +32,7 @@ class ChatWriter:
     def __init__(
         self,
         room_id: str,
-        sessions: Sessions,
+        database: Database,
         broker: Broker,
         counters: Counters,
         limit: tuple[int, int],
@@ -37,7 +40,7 @@ class ChatWriter:
         done: Callable[[ChatWriter], None],
     ) -> None:
         self.room_id = room_id
-        self._sessions = sessions
+        self._database = database
         self._broker = broker
         self._counters = counters
         self._limit, self._window = limit  # messages per user per window (seconds)
@@ -45,6 +48,13 @@ class ChatWriter:
         self._done = done
         self._pending: list[tuple[Draft, Conn]] = []
         self.task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    async def wait_all(writers: list[ChatWriter], seconds: float) -> None:
+        """Wait (at most ``seconds``) for the writers' batches in flight."""
+        tasks = [w.task for w in writers if w.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=seconds)
 
     def submit(self, draft: Draft, conn: Conn) -> None:
         self._pending.append((draft, conn))
@@ -95,8 +105,8 @@ class ChatWriter:
         if not batch:
             return
         try:
-            stored = await service.append_messages(
-                self._sessions, self.room_id, [draft for draft, _ in batch]
+            stored = await store.append_messages(
+                self._database, self.room_id, [draft for draft, _ in batch]
             )
         except Exception as exc:
             log.warning("chat not stored in room %s: %s", self.room_id, type(exc).__name__)
@@ -105,9 +115,9 @@ class ChatWriter:
         if stored is None:
             _tell(batch, "not_found", "The room no longer exists")
             return
-        message = events.pack(self.room_id, {"k": "chat", "m": stored})
+        message = events.encode(self.room_id, ChatEvent(stored))
         try:
-            await self._broker.publish(events.CHANNEL, message)
+            await self._broker.publish(channels.ROOMS, message)
         except Exception as exc:
             # Stored, so other instances pick it up from the database at the next hole.
             log.warning("chat not published in room %s: %s", self.room_id, type(exc).__name__)

@@ -1,176 +1,153 @@
-"""Users: lookups, creation, profile edits and a read-through cache for hot reads.
+"""Users: every read and write of accounts goes through here, for this domain's routes and
+for the others (sign-in reads credentials, registration creates, admin changes and deletes).
 
-The cache keeps the token check's promise: an authenticated ``GET /users/me`` costs no
-database round trip once the user was read. Every write here drops the entry locally and
-announces it on the broker; ``UserCache.sync`` also polls ``updated_at`` so instances without
-Redis converge too.
+Methods that take ``work`` join the caller's unit of work (registration creates the user and
+the session in one transaction); the others open their own. Either way, a write registers
+the cache invalidation as an after-commit effect.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from functools import partial
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from maria.backends.broker import Broker
-from maria.db import utcnow
-from maria.errors import Conflict
-from maria.lists import service as lists
-from maria.users.models import User
-
-log = logging.getLogger("maria.users")
-
-CHANNEL = "maria:users"
+from maria.db import Database, Work
+from maria.errors import AccountGone, NotFound
+from maria.lists.service import ListsService
+from maria.users import store
+from maria.users.cache import UserCache
+from maria.users.views import Credentials, UserView, normalize_email
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
+class UsersService:
+    def __init__(self, database: Database, cache: UserCache, lists: ListsService) -> None:
+        self._database = database
+        self.cache = cache
+        self._lists = lists
 
-
-@dataclass(frozen=True, slots=True)
-class UserView:
-    """An immutable snapshot of a user, safe to cache and share between requests."""
-
-    id: str
-    email: str
-    display_name: str
-    avatar_url: str | None
-    role: str
-    email_verified: bool
-    disabled: bool
-    created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> UserView:
-        return cls(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            avatar_url=user.avatar_url,
-            role=user.role,
-            email_verified=user.email_verified,
-            disabled=user.disabled,
-            created_at=user.created_at,
-        )
-
-
-async def get_by_email(db: AsyncSession, email: str) -> User | None:
-    return (
-        await db.execute(select(User).where(User.email == normalize_email(email)))
-    ).scalar_one_or_none()
-
-
-async def create_user(
-    db: AsyncSession, *, email: str, password_hash: str, display_name: str, role: str = "user"
-) -> User:
-    """Insert a user, with their built-in lists, in the caller's transaction; a taken email
-    is a 409."""
-    user = User(
-        email=normalize_email(email),
-        password_hash=password_hash,
-        display_name=display_name,
-        role=role,
-    )
-    db.add(user)
-    try:
-        await db.flush()
-    except IntegrityError:
-        await db.rollback()
-        raise Conflict("An account with this email already exists") from None
-    await lists.create_builtin_lists(db, user.id)
-    return user
-
-
-class UserCache:
-    """LRU of ``UserView`` by id, invalidated by the broker and by polling ``updated_at``."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        broker: Broker,
-        *,
-        size: int = 50_000,
-        poll_interval: float = 1.0,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._broker = broker
-        self._size = size
-        self._poll_interval = poll_interval
-        self._entries: OrderedDict[str, UserView] = OrderedDict()
-        self._task: asyncio.Task[None] | None = None
-        broker.subscribe(CHANNEL, self.forget)
-
-    def forget(self, user_id: str) -> None:
-        self._entries.pop(user_id, None)
+    # -- reads ----------------------------------------------------------------------------
 
     def cached(self, user_id: str) -> UserView | None:
-        """The view if this instance holds it (no database read)."""
-        return self._entries.get(user_id)
+        """The user if this instance holds them: no I/O."""
+        return self.cache.cached(user_id)
 
     async def get(self, user_id: str) -> UserView | None:
-        view = self._entries.get(user_id)
-        if view is not None:
-            return view
-        async with self._sessionmaker() as db:
-            user = await db.get(User, user_id)
+        return await self.cache.get(user_id)
+
+    async def active(self, user_id: str) -> UserView:
+        """The user behind a valid token, unless the account was deleted or disabled since."""
+        user = await self.cache.get(user_id)
+        if user is None or user.disabled:
+            raise AccountGone()
+        return user
+
+    async def credentials(self, email: str) -> Credentials | None:
+        async with self._database.autocommit() as db:
+            return await store.by_email(db, normalize_email(email))
+
+    async def find(self, work: Work, user_id: str) -> UserView | None:
+        """The current row, read in the caller's transaction."""
+        return await store.find(work.db, user_id)
+
+    async def require(self, user_id: str) -> UserView:
+        """The current row (not the cache), or 404."""
+        async with self._database.autocommit() as db:
+            user = await store.find(db, user_id)
         if user is None:
-            return None
-        view = UserView.of(user)
-        self._entries[user_id] = view
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-        return view
+            raise NotFound("No such user")
+        return user
 
-    async def changed(self, user_id: str) -> None:
-        """Call after a committed write to a user: every instance drops its copy."""
-        self.forget(user_id)
-        await self._broker.publish(CHANNEL, user_id)
+    async def require_in(self, work: Work, user_id: str) -> UserView:
+        """The current row in the caller's transaction, or 404."""
+        user = await store.find(work.db, user_id)
+        if user is None:
+            raise NotFound("No such user")
+        return user
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._poll(), name="maria-user-cache")
+    async def search(
+        self, *, query: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[UserView], str | None]:
+        async with self._database.autocommit() as db:
+            return await store.search(db, query=query, cursor=cursor, limit=limit)
 
-    async def _poll(self) -> None:
-        since = utcnow()
-        while True:
-            await asyncio.sleep(self._poll_interval)
-            try:
-                started = utcnow()
-                async with self._sessionmaker() as db:
-                    rows = await db.execute(
-                        select(User.id).where(User.updated_at >= since - timedelta(seconds=2))
-                    )
-                for (user_id,) in rows:
-                    self.forget(user_id)
-                since = started
-            except Exception as exc:  # the database may be briefly away; keep polling
-                log.warning("user cache poll failed: %s", type(exc).__name__)
+    # -- writes ---------------------------------------------------------------------------
 
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def _changed(self, work: Work, user_id: str) -> None:
+        work.after_commit("user cache invalidation", partial(self.cache.changed, user_id))
 
+    async def create(
+        self, work: Work, *, email: str, password_hash: str, display_name: str, role: str = "user"
+    ) -> UserView:
+        """A new account with its built-in lists, in the caller's unit of work (409 if the
+        email is taken)."""
+        user = await store.insert_user(
+            work.db,
+            email=normalize_email(email),
+            password_hash=password_hash,
+            display_name=display_name,
+            role=role,
+        )
+        await self._lists.create_builtins(work, user.id)
+        return user
 
-async def count_users(db: AsyncSession) -> int:
-    return int((await db.execute(select(func.count()).select_from(User))).scalar_one())
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        async with self._database.work() as work:
+            await store.update_user(work.db, user_id, password_hash=password_hash)
 
+    async def update_profile(self, user_id: str, *, display_name: str | None) -> UserView:
+        await self.active(user_id)
+        async with self._database.work() as work:
+            values = {} if display_name is None else {"display_name": display_name}
+            user = await store.update_user(work.db, user_id, **values)
+            if user is None:
+                raise AccountGone()
+            self._changed(work, user_id)
+        return user
 
-async def update_profile(
-    db: AsyncSession, user_id: str, *, display_name: str | None
-) -> User | None:
-    user = await db.get(User, user_id)
-    if user is None:
-        return None
-    if display_name is not None:
-        user.display_name = display_name
-    user.updated_at = utcnow()
-    await db.flush()
-    return user
+    async def update_account(
+        self, work: Work, user_id: str, *, role: str | None, disabled: bool | None
+    ) -> tuple[UserView, bool]:
+        """Change a role or disable (admin), in the caller's unit of work; also whether the
+        change takes rights away, so the user's sessions must end."""
+        current = await store.find(work.db, user_id)
+        if current is None:
+            raise NotFound("No such user")
+        loses_access = (role is not None and role != current.role) or (
+            disabled is True and not current.disabled
+        )
+        values: dict[str, object] = {}
+        if role is not None:
+            values["role"] = role
+        if disabled is not None:
+            values["disabled"] = disabled
+        user = await store.update_user(work.db, user_id, **values)
+        assert user is not None  # read above, in this transaction
+        self._changed(work, user_id)
+        return user, loses_access
+
+    async def delete(self, work: Work, user_id: str) -> None:
+        """Delete the account (its lists, sessions and messages go by cascade), in the
+        caller's unit of work."""
+        await store.delete_user(work.db, user_id)
+        self._changed(work, user_id)
+
+    async def create_or_promote_admin(
+        self, *, email: str, password_hash: str, display_name: str
+    ) -> str:
+        """``maria create-admin``: a new admin, or an existing account made admin with this
+        password; what was done, in words."""
+        async with self._database.work() as work:
+            existing = await store.by_email(work.db, normalize_email(email))
+            if existing is None:
+                user = await self.create(
+                    work,
+                    email=email,
+                    password_hash=password_hash,
+                    display_name=display_name,
+                    role="admin",
+                )
+                return f"created admin {user.id}"
+            await store.update_user(
+                work.db, existing.user.id, role="admin", password_hash=password_hash
+            )
+            self._changed(work, existing.user.id)
+            return f"promoted {existing.user.id} to admin"

@@ -1,4 +1,4 @@
-"""Real servers and real WebSocket clients for the room tests.
+"""Real WebSocket clients for the room tests, and the servers' room settings.
 
 ``Peer`` wraps a ``websockets`` client connection: it authenticates with the first frame,
 keeps the welcome, and waits for frames of a given type with bounded waits (frames of other
@@ -12,33 +12,38 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from maria.auth.tokens import TokenCodec
-from maria.config import normalize_database_url
-from tests.conftest import POSTGRES_URL, TEST_SECRET, _pg, _plain_pg, bearer, need_service, register
+from tests.support.api import TEST_SECRET, bearer, register
+from tests.support.servers import CHEAP_HASHING, maria_env
 
 WAIT = 10.0  # the bound of every wait for a frame: generous, never asserted on
 
+# Short room timings, so that the tests wait seconds, not minutes.
+ROOM_TIMINGS = {
+    "MARIA_ROOM_HOST_GRACE": "1",
+    "MARIA_ROOM_RECONNECT_GRACE": "1.5",
+    "MARIA_ROOM_AUTH_TIMEOUT": "1",
+    "MARIA_ROOM_CHAT_LIMIT": "20",
+    "MARIA_ROOM_CHAT_WINDOW": "2",
+    "MARIA_CORS_ORIGINS": "http://kinoway.test",
+}
 
-@contextlib.contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """An empty Postgres database of its own (servers migrate it when they start)."""
-    base = need_service("MARIA_TEST_POSTGRES_URL", POSTGRES_URL)
-    name = f"maria_rooms_{secrets.token_hex(4)}"
-    admin = _plain_pg(normalize_database_url(base))
-    asyncio.run(_pg(admin, f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(normalize_database_url(base)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    return maria_env(
+        MARIA_SECRET_KEY=TEST_SECRET,
+        MARIA_DATA_DIR=str(data_dir),
+        **CHEAP_HASHING,
+        **ROOM_TIMINGS,
+        **extra,
+    )
 
 
 def ws_url(base: str, room_id: str) -> str:

@@ -1,11 +1,12 @@
-"""ASGI middleware that must see the raw request: the body size limit."""
+"""The request body size limit, applied to the raw ASGI messages before anything reads them."""
 
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from maria.errors import PayloadTooLarge, error_response
+from maria.errors import PayloadTooLarge
+from maria.http.errors import error_response
 
 
 class BodyTooLarge(HTTPException):

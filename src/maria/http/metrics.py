@@ -22,11 +22,6 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
-AUTH_EVENTS = Counter(
-    "maria_auth_events_total",
-    "Sign-in events: login_ok, login_failed, rate_limited, refresh, refresh_reuse, logout",
-    ["event"],
-)
 
 
 def render() -> tuple[bytes, str]:

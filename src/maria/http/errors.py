@@ -1,0 +1,129 @@
+"""The contract's error body, ``{"error": {"code", "message"}}``, for every failure.
+
+``install_error_handlers`` renders ``maria.errors.ApiError``, FastAPI's validation errors and
+Starlette's 404/405 in that format. A lost or refused database connection is an outage
+(503 ``unavailable``), not a bug. Anything else becomes a bare 500 with no detail, logged
+server-side.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from maria.errors import ApiError, Unavailable
+
+log = logging.getLogger("maria.errors")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_token"])
+    message: str
+    details: list[Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every 4xx/5xx answer."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "Refused; `error.code` says why"},
+    422: {"model": ErrorOut, "description": "Invalid request (`validation_error`)"},
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_body(code: str, message: str, details: Sequence[Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = list(details)
+    return {"error": error}
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=exc.headers
+    )
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Location, message and type of each problem; never echo the input (it may be a password)."""
+    return [
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(
+            error_body("validation_error", "Invalid request", _validation_details(exc)),
+            status_code=422,
+        )
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return JSONResponse(
+            error_body(code, message),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def on_database_away(_: Request, exc: Exception) -> JSONResponse:
+        """Lost or refused database connections are an outage (503), not a bug (500)."""
+        if isinstance(exc, DBAPIError):
+            if not exc.connection_invalidated and not isinstance(
+                exc, OperationalError | InterfaceError
+            ):
+                return await on_unexpected(_, exc)
+            exc = exc.orig or exc
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            Unavailable("The database is unavailable", headers={"Retry-After": "1"})
+        )
+
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(DBAPIError, on_database_away)
+    app.add_exception_handler(ConnectionError, on_database_away)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,89 @@
+"""How credentials travel: a bearer header for API clients, HttpOnly cookies for browsers.
+
+Kept apart from how tokens are made (``auth``), as fastapi-users keeps transports apart
+from strategies. A cookie-authenticated unsafe request must echo the readable
+``maria_csrf`` cookie in ``X-CSRF-Token`` (double submit); a socket may use the access
+cookie only from an allowed page (``origin_allowed``: no cross-site WebSocket hijacking).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from starlette.responses import Response
+
+ACCESS_COOKIE = "maria_access"
+REFRESH_COOKIE = "maria_refresh"
+CSRF_COOKIE = "maria_csrf"
+CSRF_HEADER = "x-csrf-token"
+REFRESH_PATH = "/api/v1/auth"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_ok(method: str, cookies: dict[str, str], header: str | None) -> bool:
+    """Safe methods need nothing; unsafe ones the CSRF cookie's value in the header."""
+    if method in SAFE_METHODS:
+        return True
+    cookie = cookies.get(CSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), (header or "").encode())
+
+
+def origin_allowed(
+    origin: str | None, host: str | None, secure: bool, allowed: Collection[str]
+) -> bool:
+    """Whether a page at ``origin`` may use the cookies on a socket: one of ``allowed``, or
+    this server's own; a client without ``Origin`` is not a browser, so a cookie it sends
+    is its own."""
+    if origin is None or origin in allowed:
+        return True
+    scheme = "https" if secure else "http"
+    return host is not None and origin == f"{scheme}://{host}"
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePolicy:
+    """The session cookies' attributes, from settings."""
+
+    secure: bool
+    access_max_age: int
+    refresh_max_age: int
+
+    def set_session(self, response: Response, access_token: str, refresh_token: str) -> None:
+        common = {"secure": self.secure, "samesite": "lax"}
+        response.set_cookie(
+            ACCESS_COOKIE,
+            access_token,
+            max_age=self.access_max_age,
+            httponly=True,
+            path="/",
+            **common,  # type: ignore[arg-type]
+        )
+        response.set_cookie(
+            REFRESH_COOKIE,
+            refresh_token,
+            max_age=self.refresh_max_age,
+            httponly=True,
+            path=REFRESH_PATH,
+            **common,  # type: ignore[arg-type]
+        )
+        response.set_cookie(
+            CSRF_COOKIE,
+            secrets.token_urlsafe(32),
+            max_age=self.refresh_max_age,
+            httponly=False,
+            path="/",
+            **common,  # type: ignore[arg-type]
+        )
+
+    def clear_session(self, response: Response) -> None:
+        for name, path in (
+            (ACCESS_COOKIE, "/"),
+            (REFRESH_COOKIE, REFRESH_PATH),
+            (CSRF_COOKIE, "/"),
+        ):
+            response.delete_cookie(
+                name, path=path, secure=self.secure, httponly=name != CSRF_COOKIE, samesite="lax"
+            )

@@ -1,0 +1,31 @@
+"""Whether this instance can serve: what ``/readyz`` tells load balancers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from maria.auth.revocation import RevokedSessions
+from maria.db import Database
+from maria.errors import Unavailable
+
+READY_TIMEOUT = 2.0
+
+
+class Readiness:
+    def __init__(self, database: Database, revoked: RevokedSessions) -> None:
+        self._database = database
+        self._revoked = revoked
+
+    async def check(self) -> None:
+        """Ready: the database answers within two seconds and the revoked-session list has
+        been loaded from it (before that, a logged-out token might pass)."""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                async with self._database.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception:
+            raise Unavailable("The database is not reachable") from None
+        if not self._revoked.loaded:
+            raise Unavailable("Revoked sessions not loaded yet")

@@ -1,0 +1,138 @@
+"""The users table, in the caller's transaction (``db``). Statements that run on every
+sign-in are built once, with bound parameters: constructing one costs more than running it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maria.db import new_id, utcnow
+from maria.errors import Conflict, ValidationFailed
+from maria.users.models import User
+from maria.users.views import Credentials, UserView
+
+VIEW_COLUMNS = (
+    User.id,
+    User.email,
+    User.display_name,
+    User.avatar_url,
+    User.role,
+    User.email_verified,
+    User.disabled,
+    User.created_at,
+)
+_BY_EMAIL = select(*VIEW_COLUMNS, User.password_hash).where(
+    User.email == bindparam("email", type_=String())
+)
+_BY_ID = select(*VIEW_COLUMNS).where(User.id == bindparam("user_id", type_=String()))
+
+
+def _view(row: Sequence[Any]) -> UserView:
+    return UserView(*row[: len(VIEW_COLUMNS)])
+
+
+async def by_email(db: AsyncSession, email: str) -> Credentials | None:
+    """``email`` already normalized."""
+    row = (await db.execute(_BY_EMAIL, {"email": email})).first()
+    return None if row is None else Credentials(_view(row), row[-1])
+
+
+async def find(db: AsyncSession, user_id: str) -> UserView | None:
+    row = (await db.execute(_BY_ID, {"user_id": user_id})).first()
+    return None if row is None else _view(row)
+
+
+async def insert_user(
+    db: AsyncSession, *, email: str, password_hash: str, display_name: str, role: str
+) -> UserView:
+    """A new row; a taken email is a 409."""
+    now, user_id = utcnow(), new_id()
+    values = {
+        "id": user_id,
+        "email": email,
+        "password_hash": password_hash,
+        "display_name": display_name,
+        "avatar_url": None,
+        "role": role,
+        "email_verified": False,
+        "disabled": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        await db.execute(insert(User).values(values))
+    except IntegrityError:
+        raise Conflict("An account with this email already exists") from None
+    return UserView(
+        id=user_id,
+        email=email,
+        display_name=display_name,
+        avatar_url=None,
+        role=role,
+        email_verified=False,
+        disabled=False,
+        created_at=now,
+    )
+
+
+async def update_user(db: AsyncSession, user_id: str, **values: Any) -> UserView | None:
+    """Set ``values`` (and ``updated_at``, which the other instances' caches poll)."""
+    row = (
+        await db.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(**values, updated_at=utcnow())
+            .returning(*VIEW_COLUMNS)
+        )
+    ).first()
+    return None if row is None else _view(row)
+
+
+async def delete_user(db: AsyncSession, user_id: str) -> None:
+    await db.execute(delete(User).where(User.id == user_id))
+
+
+async def changed_since(db: AsyncSession, since: datetime) -> list[str]:
+    rows = await db.execute(select(User.id).where(User.updated_at >= since))
+    return [user_id for (user_id,) in rows]
+
+
+def _encode_cursor(user: UserView) -> str:
+    raw = f"{user.created_at.isoformat()}|{user.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, user_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), user_id
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValidationFailed("Invalid cursor") from None
+
+
+async def search(
+    db: AsyncSession, *, query: str | None, cursor: str | None, limit: int
+) -> tuple[list[UserView], str | None]:
+    """Users oldest first, optionally those whose email or display name contains ``query``."""
+    stmt = select(*VIEW_COLUMNS).order_by(User.created_at, User.id).limit(limit + 1)
+    if query:
+        stmt = stmt.where(
+            or_(
+                User.email.contains(query.lower(), autoescape=True),
+                User.display_name.icontains(query, autoescape=True),
+            )
+        )
+    if cursor:
+        created, user_id = _decode_cursor(cursor)
+        stmt = stmt.where(tuple_(User.created_at, User.id) > tuple_(created, user_id))
+    rows = [_view(row) for row in await db.execute(stmt)]
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
