@@ -36,21 +36,21 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _servers import Server, maria_argv, postgres_database  # noqa: E402
 
 API = "/api/v1"
 ME = f"{API}/users/me"
@@ -65,57 +65,6 @@ def say(text: str) -> None:
 
 
 # -- processes and HTTP ---------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``maria serve`` on a loopback port, stopped by its own pid."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.port = free_port()
-        self.log_path = workdir / "maria.log"
-        self._log = self.log_path.open("wb")
-        maria = Path(sys.executable).with_name("maria")
-        argv = [str(maria)] if maria.exists() else [sys.executable, "-m", "maria.cli"]
-        self.proc = subprocess.Popen(
-            [*argv, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            cwd=workdir,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            with contextlib.suppress(OSError):
-                if call(self.port, "GET", "/healthz")[0] == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("maria did not start:\n" + self.log_path.read_text()[-3000:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-    def cpu_seconds(self) -> float:
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def call(
@@ -158,9 +107,9 @@ def _ms(text: str) -> float:
 def wrk(server: Server, script: Path, args: argparse.Namespace, duration: float) -> Wrk:
     argv = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration:g}s"]
     argv += ["--latency", "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{server.port}"]
-    cpu0 = server.cpu_seconds()
+    cpu0 = server.cpu_seconds()[0]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=True)
-    cpu = server.cpu_seconds() - cpu0
+    cpu = server.cpu_seconds()[0] - cpu0
     text = out.stdout
 
     def find(pattern: str) -> str:
@@ -240,26 +189,6 @@ def row(label: str, r: Wrk) -> str:
 
 
 # -- database -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    import asyncpg
-
-    name = f"maria_bench_lists_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def run(statement: str) -> None:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 SEED_SQL = """
@@ -410,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="maria-bench-lists-"))
     server: Server | None = None
     try:
-        with postgres_database(args.postgres_url) as url:
+        with postgres_database(args.postgres_url, prefix="maria_bench_lists") as url:
             env = {k: v for k, v in os.environ.items() if not k.startswith("MARIA_")}
             env.update(
                 PYTHONUNBUFFERED="1",
@@ -421,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.redis_url:
                 env["MARIA_REDIS_URL"] = args.redis_url
-            server = Server(env, workdir)
+            server = Server("maria", [*maria_argv(), "serve"], env, workdir)
             server.wait_ready()
             users = register(server.port, args.load_users)
             tokens = [token for _, token in users]

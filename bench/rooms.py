@@ -46,9 +46,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +60,11 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import WebSocketURI, parse_uri
 
-MARIA = Path(sys.executable).with_name("maria")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _servers import Server, maria_argv, pg  # noqa: E402
+
+MARIA_SERVE = [*maria_argv(), "serve"]
 REFERENCE = Path(__file__).with_name("room_reference.py")
 SECRET = "bench-secret-" + "r" * 40
 PASSWORD = "bench: correct horse battery staple"
@@ -76,73 +77,6 @@ def say(text: str) -> None:
 
 
 # -- servers --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """One ``maria serve`` (or, with ``reference``, ``bench/room_reference.py``) child
-    process; ``stop`` ends it by its own process group."""
-
-    def __init__(
-        self, name: str, env: dict[str, str], workdir: Path, *, reference: bool = False
-    ) -> None:
-        self.name = name
-        self.reference = reference
-        self.port = free_port()
-        self.log_path = workdir / f"{name}.log"
-        command = [sys.executable, str(REFERENCE)] if reference else [str(MARIA), "serve"]
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env,
-                cwd=workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        tail = self.log_path.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{self.name} did not start:\n{tail}")
-
-    def cpu_s(self) -> float:
-        """utime + stime of the process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -164,13 +98,12 @@ def servers(setup: str, workdir: Path, pg_url: str, redis_url: str) -> Iterator[
     database = None
     try:
         if setup in ("reference", "one"):
-            started.append(
-                Server(setup, base_env(workdir / setup), workdir, reference=setup == "reference")
-            )
+            command = [sys.executable, str(REFERENCE)] if setup == "reference" else MARIA_SERVE
+            started.append(Server(setup, command, base_env(workdir / setup), workdir))
             started[0].wait_ready()
         else:
             database = f"maria_rooms_bench_{secrets.token_hex(4)}"
-            asyncio.run(_pg(pg_url, f'CREATE DATABASE "{database}"'))
+            asyncio.run(pg(pg_url, f'CREATE DATABASE "{database}"'))
             import redis
 
             client = redis.Redis.from_url(redis_url)
@@ -178,26 +111,16 @@ def servers(setup: str, workdir: Path, pg_url: str, redis_url: str) -> Iterator[
             client.close()
             url = pg_url.rsplit("/", 1)[0] + "/" + database
             env = base_env(workdir / "two", MARIA_DATABASE_URL=url, MARIA_REDIS_URL=redis_url)
-            started.append(Server("two-A", env, workdir))
+            started.append(Server("two-A", MARIA_SERVE, env, workdir))
             started[0].wait_ready()  # migrates the database first
-            started.append(Server("two-B", env, workdir))
+            started.append(Server("two-B", MARIA_SERVE, env, workdir))
             started[1].wait_ready()
         yield started
     finally:
         for server in started:
             server.stop()
         if database is not None:
-            asyncio.run(_pg(pg_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-
-
-async def _pg(url: str, statement: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+            asyncio.run(pg(pg_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 # -- members --------------------------------------------------------------------------
@@ -361,7 +284,7 @@ def percentile(values: list[float], q: float) -> float:
 async def accounts(servers_: list[Server], count: int, rooms: int) -> tuple[list[str], list[str]]:
     """``count`` access tokens and ``rooms`` new rooms (made by the first ``rooms`` users);
     the reference takes any token and any path."""
-    if servers_[0].reference:
+    if servers_[0].name == "reference":
         return ["-"] * count, [f"room-{secrets.token_hex(4)}" for _ in range(rooms)]
     async with httpx.AsyncClient(base_url=servers_[0].url, timeout=60) as client:
         tokens = await register(client, count)
@@ -441,10 +364,10 @@ async def burst(
     rate: float,
 ) -> dict[str, Any]:
     per_sender = args.messages // args.senders
-    cpu_before = [s.cpu_s() for s in servers_]
+    cpu_before = [s.cpu_seconds()[0] for s in servers_]
     client_before = time.process_time()
     started, sent = await chat_round(members, senders, per_sender, rate)
-    server_cpu = sum(s.cpu_s() - b for s, b in zip(servers_, cpu_before, strict=True))
+    server_cpu = sum(s.cpu_seconds()[0] - b for s, b in zip(servers_, cpu_before, strict=True))
     client_cpu = time.process_time() - client_before
     parse_before = time.process_time()
     for m in members:

@@ -29,7 +29,6 @@ passes, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import hashlib
 import http.client
@@ -40,7 +39,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +46,6 @@ import tempfile
 import threading
 import time
 import timeit
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +55,9 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT / "src"))  # run from a checkout even without the editable install
+sys.path.insert(0, str(BENCH_DIR))
+
+from _servers import Server, clean_env, maria_argv, postgres_database  # noqa: E402
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
@@ -118,71 +118,7 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-# -- processes ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """A child process serving HTTP on a loopback port; stopped by its own pid."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], workdir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.log_path = workdir / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [*argv, "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            cwd=workdir,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    status, _, _ = request(self.port, "GET", "/healthz")
-                    if status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        tail = self.log_path.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{self.name} did not start on port {self.port}:\n{tail}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-    def cpu_seconds(self) -> tuple[float, float]:
-        """utime + stime of the server process (all threads) and of its main thread, which
-        runs the event loop (Linux /proc); hashing and driver threads are the difference."""
-
-        def read(stat: str) -> float:
-            try:
-                fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                return 0.0
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-        pid = self.proc.pid
-        return read(f"/proc/{pid}/stat"), read(f"/proc/{pid}/task/{pid}/stat")
+# -- HTTP -----------------------------------------------------------------------------
 
 
 def request(
@@ -380,34 +316,6 @@ class HealthProbe(threading.Thread):
 # -- the Maria side -------------------------------------------------------------------
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARIA_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@contextlib.contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh database for this run, dropped afterwards."""
-    import asyncpg
-
-    name = f"maria_bench_{os.getpid()}_{secrets.token_hex(4)}"
-
-    async def run(statement: str) -> None:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        base = admin_url.rsplit("/", 1)[0]
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @dataclass
 class Account:
     email: str
@@ -533,9 +441,7 @@ def bench_database(
             + (f", Redis {redis_url}" if redis_url else ", no Redis (in-process limiter)")
             + f", {args.login_users} users"
         )
-        maria_bin = Path(sys.executable).with_name("maria")
-        argv = [str(maria_bin)] if maria_bin.exists() else [sys.executable, "-m", "maria.cli"]
-        maria = Server(f"maria-{kind}", [*argv, "serve"], env, workdir)
+        maria = Server(f"maria-{kind}", [*maria_argv(), "serve"], env, workdir)
         live.append(maria)
         maria.wait_ready()
         accounts = register_accounts(maria.port, args.login_users, secrets.token_hex(4))
