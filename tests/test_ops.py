@@ -13,9 +13,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from maria.app import create_app
 from tests.support.api import PASSWORD, assert_error, register
-from tests.support.app import make_settings
+from tests.support.app import app_and_client, make_settings
 from tests.support.servers import free_port
 
 AUTH_PATHS = {
@@ -32,11 +31,8 @@ AUTH_PATHS = {
 
 @contextlib.asynccontextmanager
 async def serve(settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with app_and_client(settings, ("203.0.113.9", 50000)) as (_, c):
+        yield c
 
 
 @pytest.fixture

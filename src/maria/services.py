@@ -18,7 +18,7 @@ from maria.auth.tokens import TokenCodec
 from maria.backends.broker import Broker, MemoryBroker, RedisBroker
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.config import Settings
-from maria.db import Database, make_engine
+from maria.db import Database, open_database
 from maria.http.transport import CookiePolicy
 from maria.lists.cache import ListCache
 from maria.lists.service import ListsService
@@ -68,7 +68,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    database = Database(make_engine(settings.resolved_database_url))
+    database = open_database(settings.resolved_database_url)
     redis: Redis | None = None
     broker: Broker
     counters: Counters

@@ -9,10 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import Response
 
-from maria.app import create_app
+from maria.http.transport import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    REFRESH_COOKIE,
+    REFRESH_PATH,
+    CookiePolicy,
+)
 from tests.support.api import PASSWORD, assert_error, bearer, register
-from tests.support.app import make_settings
+from tests.support.app import app_and_client, make_settings
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
@@ -37,11 +44,8 @@ def set_cookies(response: httpx.Response) -> dict[str, dict[str, str | bool]]:
 
 @asynccontextmanager
 async def running(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
-    app = create_app(make_settings(database_url, tmp_path, **overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with app_and_client(make_settings(database_url, tmp_path, **overrides)) as (_, c):
+        yield c
 
 
 async def signed_in(client: httpx.AsyncClient) -> tuple[dict[str, Any], httpx.Response]:
@@ -222,3 +226,34 @@ async def test_logout_clears_the_cookies_and_ends_the_session(client: httpx.Asyn
 async def test_garbage_access_cookie_is_401(client: httpx.AsyncClient) -> None:
     client.cookies.set("maria_access", "not.a.jwt", "testserver.local", "/")
     assert_error(await client.get(ME), 401, "invalid_token")
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_session_cookies_are_written_as_starlette_writes_them(secure: bool) -> None:
+    """``CookiePolicy`` builds the headers itself (``SimpleCookie`` was a tenth of a
+    login's event-loop time); the bytes must stay what ``Response.set_cookie`` makes."""
+    policy = CookiePolicy(secure=secure, access_max_age=900, refresh_max_age=2_592_000)
+    ours = Response()
+    policy.set_session(ours, "eyJh.eyJz-_.c2ln", "6f1c2a64-0f4e-4c1b-9a57-3f2d8e1b9c40.0.ab-_")
+    theirs = Response()
+    common: dict[str, Any] = {"secure": secure, "samesite": "lax", "httponly": True}
+    theirs.set_cookie(ACCESS_COOKIE, "eyJh.eyJz-_.c2ln", max_age=900, path="/", **common)
+    theirs.set_cookie(
+        REFRESH_COOKIE,
+        "6f1c2a64-0f4e-4c1b-9a57-3f2d8e1b9c40.0.ab-_",
+        max_age=2_592_000,
+        path=REFRESH_PATH,
+        **common,
+    )
+    csrf = [v for k, v in ours.raw_headers if k == b"set-cookie"][2].decode()
+    theirs.set_cookie(
+        CSRF_COOKIE,
+        csrf.split(";")[0].split("=", 1)[1],
+        max_age=2_592_000,
+        path="/",
+        secure=secure,
+        samesite="lax",
+    )
+    assert [h for h in ours.raw_headers if h[0] == b"set-cookie"] == [
+        h for h in theirs.raw_headers if h[0] == b"set-cookie"
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,11 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from maria.app import create_app
 from maria.auth.limits import Limits, LoginGuard
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.errors import RateLimited
 from tests.support.api import PASSWORD, assert_error, register
-from tests.support.app import make_settings
+from tests.support.app import client_of, make_settings, running
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
@@ -31,11 +30,8 @@ WRONG = "not the right password"
 LIMITS = Limits()
 
 
-@asynccontextmanager
-async def from_ip(app: Any, ip: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=(ip, 1234))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
+def from_ip(app: Any, ip: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return client_of(app, (ip, 1234))
 
 
 async def attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -247,11 +243,8 @@ async def test_refresh_is_limited_per_ip(app: Any, client: httpx.AsyncClient) ->
 # -- shared through Redis ---------------------------------------------------------------
 
 
-@asynccontextmanager
-async def instance(settings_kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-    app = create_app(make_settings(**settings_kwargs))
-    async with app.router.lifespan_context(app):
-        yield app
+def instance(settings_kwargs: dict[str, Any]) -> AbstractAsyncContextManager[Any]:
+    return running(make_settings(**settings_kwargs))
 
 
 async def test_two_instances_share_login_counts_through_redis(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.api import PASSWORD, assert_error, bearer, register
+from tests.support.app import client_of
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
@@ -163,8 +164,7 @@ async def test_sessions_lists_devices_with_the_current_flag(client: httpx.AsyncC
 
 async def test_sessions_ip_comes_from_the_connection(app: Any, client: httpx.AsyncClient) -> None:
     session = await register(client, email="ip@example.com")
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 1234))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as far:
+    async with client_of(app, ("198.51.100.9", 1234)) as far:
         await login(far, "ip@example.com", "far-away")
     listed = (await client.get(SESSIONS, headers=bearer(session))).json()
     assert {e["user_agent"]: e["ip"] for e in listed} == {

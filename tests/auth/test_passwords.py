@@ -16,12 +16,11 @@ import pytest
 from argon2 import PasswordHasher, Type
 from sqlalchemy import select
 
-from maria.app import create_app
 from maria.auth.passwords import PasswordService
 from maria.config import Settings
 from maria.users.models import User
 from tests.support.api import PASSWORD, assert_error, bearer, register
-from tests.support.app import make_settings, reading
+from tests.support.app import app_and_client, make_settings, reading
 
 LOGIN = "/api/v1/auth/login"
 
@@ -42,12 +41,9 @@ def default_service() -> Iterator[PasswordService]:
 
 @asynccontextmanager
 async def running(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
-    app = create_app(make_settings(database_url, tmp_path, **overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with app_and_client(make_settings(database_url, tmp_path, **overrides)) as (app, c):
+        c.app = app  # type: ignore[attr-defined]
+        yield c
 
 
 async def stored_hash(app: Any, email: str) -> str:
@@ -112,12 +108,9 @@ async def test_the_app_hashes_with_the_default_parameters(
         data_dir=tmp_path,
         password_hash_threads=2,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            await register(c, email="owasp@example.com")
-            params = argon2.extract_parameters(await stored_hash(app, "owasp@example.com"))
+    async with app_and_client(settings) as (app, c):
+        await register(c, email="owasp@example.com")
+        params = argon2.extract_parameters(await stored_hash(app, "owasp@example.com"))
     assert params.type is Type.ID
     assert (params.memory_cost, params.time_cost, params.parallelism) == (19456, 2, 1)
 

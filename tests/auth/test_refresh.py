@@ -15,11 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from maria.app import create_app
 from maria.auth.models import AuthSession
 from maria.db import utcnow
 from tests.support.api import assert_error, bearer, register
-from tests.support.app import make_settings, reading, transaction
+from tests.support.app import app_and_client, make_settings, reading, transaction
 
 REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"
@@ -29,12 +28,9 @@ LOGIN = "/api/v1/auth/login"
 @asynccontextmanager
 async def running(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
     """An app with settings overrides, and an in-process client for it."""
-    app = create_app(make_settings(database_url, tmp_path, **overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with app_and_client(make_settings(database_url, tmp_path, **overrides)) as (app, c):
+        c.app = app  # type: ignore[attr-defined]
+        yield c
 
 
 async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:

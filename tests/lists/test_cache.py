@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,35 +19,24 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from maria.app import create_app
 from maria.backends.broker import MemoryBroker
 from maria.http.deps import maybe_signed_in, signed_in
 from maria.lists import items, store
 from maria.lists.cache import CachedPage, ListCache
 from maria.lists.store import ListView
 from tests.support.api import assert_error, bearer, register
-from tests.support.app import make_admin, make_settings, transaction
+from tests.support.app import (
+    app_and_client,
+    client_of,
+    make_admin,
+    make_settings,
+    statements,
+    transaction,
+)
 from tests.support.lists import Lists
 
 # -- helpers --------------------------------------------------------------------------
-
-
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements run on ``engine`` (any execution options) while inside."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        seen.append(sql)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 def cache_of(app: Any) -> ListCache:
@@ -72,8 +61,8 @@ async def test_cached_reads_skip_the_database(
 ) -> None:
     await alice.create("Top", is_public=True)
     await alice.add("top", 1, 2, 3)
-    engine = app.state.services.database.engine
-    with statements(engine) as first:
+    database = app.state.services.database
+    with statements(database) as first:
         page = await alice.page("top", limit=2)
     assert first, "the first read goes to the database"
     cursor = page.json()["next_cursor"]
@@ -81,7 +70,7 @@ async def test_cached_reads_skip_the_database(
     client.cookies.clear()
     anonymous = await client.get(public_path(alice, "top"))
     etag = anonymous.headers["etag"]
-    with statements(engine) as later:
+    with statements(database) as later:
         assert ids(await alice.page("top", limit=2)) == [3, 2]
         assert ids(await alice.page("top", limit=2, cursor=cursor)) == [1]
         again = await alice.page("top", limit=2, headers={"If-None-Match": page.headers["etag"]})
@@ -98,14 +87,13 @@ async def test_cached_reads_skip_the_database(
 
 
 async def test_a_cookie_session_reads_from_the_cache_too(app: Any) -> None:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+    async with client_of(app, ("203.0.113.8", 50000)) as browser:
         await register(browser)  # the session is in the cookies; no bearer below
         csrf = {"X-CSRF-Token": browser.cookies["maria_csrf"]}
         path = "/api/v1/users/me/lists/favorites/items"
         assert (await browser.put(f"{path}/7", headers=csrf)).status_code == 201
         assert ids(await browser.get(path)) == [7]
-        with statements(app.state.services.database.engine) as seen:
+        with statements(app.state.services.database) as seen:
             assert ids(await browser.get(path)) == [7]
         assert seen == []
         assert (await browser.put(f"{path}/8", headers=csrf)).status_code == 201
@@ -220,7 +208,7 @@ async def test_cached_privacy_and_cursor_checks(
     # The owner reads it by the public path: the same page as a stranger would ask for.
     assert ids(await client.get(path, headers=alice.headers)) == [3, 2, 1]
     assert ids(await client.get(f"{path}?limit=1", headers=alice.headers)) == [3]
-    with statements(app.state.services.database.engine) as seen:
+    with statements(app.state.services.database) as seen:
         for query in ("", "?limit=1", f"?limit=1&cursor={first['next_cursor']}", "?limit=7"):
             as_bob = await client.get(path + query, headers=bob.headers)
             assert_error(as_bob, 404, "not_found")
@@ -236,13 +224,8 @@ async def test_cached_privacy_and_cursor_checks(
 # -- two instances ----------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def instance(**config: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    app = create_app(make_settings(**config))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield app, c
+def instance(**config: Any) -> AbstractAsyncContextManager[tuple[Any, httpx.AsyncClient]]:
+    return app_and_client(make_settings(**config))
 
 
 async def wait_for(what: str, condition: Callable[[], bool], within: float = 10.0) -> None:
@@ -481,7 +464,7 @@ async def test_an_expired_view_is_checked_with_one_light_read(app: Any, alice: L
     await alice.add("favorites", 1, 2)
     first = await alice.page("favorites")
     await asyncio.sleep(cache.ttl * 2)
-    with statements(app.state.services.database.engine) as seen:
+    with statements(app.state.services.database) as seen:
         again = await alice.page("favorites")
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     assert len(seen) == 1 and "list_items" not in seen[0], seen

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from maria.app import create_app
 from maria.migrate import upgrade
 from tests.support.api import PASSWORD, assert_error, bearer
 from tests.support.app import make_settings
 from tests.support.rooms import Api, Peer
-from tests.support.servers import MARIA, Server, free_port
+from tests.support.servers import MARIA, Server, uvicorn_thread
 
 
 async def test_reconnect_within_the_grace_causes_no_churn(server: Server, api: Api) -> None:
@@ -93,29 +91,10 @@ def quick_ping_server(tmp_path: Path) -> Iterator[str]:
     settings = make_settings(
         f"sqlite+aiosqlite:///{db}", tmp_path, room_reconnect_grace=0.5, room_host_grace=60
     )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        ws_ping_interval=0.3,
-        ws_ping_timeout=0.3,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "the in-thread server did not start"
+    with uvicorn_thread(
+        create_app(settings), ws_ping_interval=0.3, ws_ping_timeout=0.3, lifespan="on"
+    ) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 async def test_a_dead_socket_is_dropped_by_the_heartbeat(quick_ping_server: str) -> None:

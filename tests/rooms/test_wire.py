@@ -4,12 +4,10 @@ uvicorn socket with ``FramesProtocol``, with and without the frames extension.""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
@@ -17,7 +15,7 @@ from websockets.frames import Frame
 from websockets.streams import StreamReader
 
 from maria.rooms import wire
-from tests.support.servers import free_port
+from tests.support.servers import uvicorn_thread
 
 TEXTS = ["short", "é" * 100, "x" * 70_000, '{"type":"chat","text":"\\"quoted\\""}']
 
@@ -89,29 +87,10 @@ class Batches:
 @pytest.fixture(params=[False, True], ids=["plain", "deflate"])
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Batches, bool]]:
     app = Batches()
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ws=wire.FramesProtocol,
-        ws_per_message_deflate=request.param,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "the in-thread server did not start"
+    with uvicorn_thread(
+        app, ws=wire.FramesProtocol, ws_per_message_deflate=request.param, lifespan="off"
+    ) as port:
         yield f"ws://127.0.0.1:{port}/", app, request.param
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 async def test_a_client_receives_every_frame_in_order(server: tuple[str, Batches, bool]) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import event, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.app import create_app
 from maria.config import Settings
+from maria.db import Database
 from maria.users.models import User
 from tests.support.api import PASSWORD, TEST_SECRET, register
 
@@ -77,18 +78,20 @@ def reading(app: Any) -> AsyncSession:
 
 
 @contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements run on ``engine`` (any execution options) while inside."""
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements run on any of ``database``'s engines while inside."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
         seen.append(sql)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    for engine in database.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        for engine in database.engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def make_admin(app: Any, client: httpx.AsyncClient) -> dict[str, Any]:

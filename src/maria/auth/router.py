@@ -29,34 +29,33 @@ Auth = Annotated[AuthService, service("auth")]
 Cookies = Annotated[CookiePolicy, service("cookies")]
 
 
-def _session_out(issued: IssuedTokens) -> SessionOut:
-    return SessionOut(
+def _signed_in(issued: IssuedTokens, cookies: CookiePolicy, status_code: int = 200) -> Response:
+    """The ``Session`` body (rendered once, not validated again by FastAPI) with the
+    session cookies."""
+    body = SessionOut(
         access_token=issued.access_token,
         expires_in=max(0, issued.expires_at - int(time.time())),
         expires_at=issued.expires_at,
         refresh_token=issued.refresh_token,
         user=UserOut.of(issued.user),
-    )
+    ).model_dump_json()
+    response = Response(body, status_code=status_code, media_type="application/json")
+    cookies.set_session(response, issued.access_token, issued.refresh_token)
+    return response
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-async def register(
-    body: RegisterIn, response: Response, auth: Auth, cookies: Cookies, client: ClientDep
-) -> SessionOut:
+async def register(body: RegisterIn, auth: Auth, cookies: Cookies, client: ClientDep) -> Response:
     issued = await auth.register(
         email=str(body.email), password=body.password, display_name=body.display_name, client=client
     )
-    cookies.set_session(response, issued.access_token, issued.refresh_token)
-    return _session_out(issued)
+    return _signed_in(issued, cookies, status.HTTP_201_CREATED)
 
 
 @router.post("/login", response_model=SessionOut)
-async def login(
-    body: LoginIn, response: Response, auth: Auth, cookies: Cookies, client: ClientDep
-) -> SessionOut:
+async def login(body: LoginIn, auth: Auth, cookies: Cookies, client: ClientDep) -> Response:
     issued = await auth.login(email=body.email, password=body.password, client=client)
-    cookies.set_session(response, issued.access_token, issued.refresh_token)
-    return _session_out(issued)
+    return _signed_in(issued, cookies)
 
 
 @router.post("/token", response_model=TokenOut)
@@ -78,12 +77,11 @@ async def token(
 @router.post("/refresh", response_model=SessionOut)
 async def refresh(
     request: Request,
-    response: Response,
     auth: Auth,
     cookies: Cookies,
     client: ClientDep,
     body: Annotated[RefreshIn | None, Body()] = None,
-) -> SessionOut | Response:
+) -> Response:
     """Rotate the refresh token given in the body, or in the refresh cookie (with CSRF)."""
     token = body.refresh_token if body is not None else None
     from_cookie = token is None
@@ -104,8 +102,7 @@ async def refresh(
         refused = error_response(exc)
         cookies.clear_session(refused)
         return refused
-    cookies.set_session(response, issued.access_token, issued.refresh_token)
-    return _session_out(issued)
+    return _signed_in(issued, cookies)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

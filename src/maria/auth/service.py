@@ -107,7 +107,7 @@ class AuthService:
             user=user,
         )
 
-    async def _start_session(self, work: Work, user: UserView, client: Client) -> IssuedTokens:
+    def _new_session(self, user: UserView, client: Client) -> tuple[AuthSession, IssuedTokens]:
         now = utcnow()
         session = AuthSession(
             id=new_id(),
@@ -125,8 +125,7 @@ class AuthService:
         )
         issued = self._issue(session, user)
         session.refresh_hash = _sha256(issued.refresh_token)
-        await store.insert_session(work.db, session)
-        return issued
+        return session, issued
 
     # -- access tokens ----------------------------------------------------------------
 
@@ -153,7 +152,9 @@ class AuthService:
             user = await self._users.create(
                 work, email=email, password_hash=password_hash, display_name=display_name
             )
-            return await self._start_session(work, user, client)
+            session, issued = self._new_session(user, client)
+            await store.insert_session(work.db, session)
+        return issued
 
     async def verify_credentials(self, email: str, password: str, client: Client) -> UserView:
         """Check a password under the login limits; same answer and time for any failure."""
@@ -175,8 +176,10 @@ class AuthService:
 
     async def login(self, *, email: str, password: str, client: Client) -> IssuedTokens:
         user = await self.verify_credentials(email, password, client)
-        async with self._database.work() as work:
-            return await self._start_session(work, user, client)
+        session, issued = self._new_session(user, client)
+        async with self._database.connect() as conn:  # one INSERT: no BEGIN/COMMIT round trips
+            await store.insert_session(conn, session)
+        return issued
 
     async def refresh(self, refresh_token: str, client: Client) -> IssuedTokens:
         await self.guard.check_refresh(client.ip)

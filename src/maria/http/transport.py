@@ -51,32 +51,36 @@ class CookiePolicy:
     access_max_age: int
     refresh_max_age: int
 
+    def _cookie(self, name: str, value: str, max_age: int, path: str, httponly: bool) -> bytes:
+        """A ``Set-Cookie`` value, as Starlette's ``set_cookie`` writes it (attributes in
+        ``http.cookies`` order), without building a ``SimpleCookie`` for it: the values
+        are base64url tokens, which need no quoting."""
+        flags = "HttpOnly; " if httponly else ""
+        secure = "; Secure" if self.secure else ""
+        text = f"{name}={value}; {flags}Max-Age={max_age}; Path={path}; SameSite=lax{secure}"
+        return text.encode("latin-1")
+
     def set_session(self, response: Response, access_token: str, refresh_token: str) -> None:
-        common = {"secure": self.secure, "samesite": "lax"}
-        response.set_cookie(
-            ACCESS_COOKIE,
-            access_token,
-            max_age=self.access_max_age,
-            httponly=True,
-            path="/",
-            **common,  # type: ignore[arg-type]
-        )
-        response.set_cookie(
-            REFRESH_COOKIE,
-            refresh_token,
-            max_age=self.refresh_max_age,
-            httponly=True,
-            path=REFRESH_PATH,
-            **common,  # type: ignore[arg-type]
-        )
-        response.set_cookie(
-            CSRF_COOKIE,
-            secrets.token_urlsafe(32),
-            max_age=self.refresh_max_age,
-            httponly=False,
-            path="/",
-            **common,  # type: ignore[arg-type]
-        )
+        """The three session cookies: the access token, the refresh token (sent only to
+        ``/api/v1/auth``) and a fresh readable CSRF token."""
+        response.raw_headers += [
+            (
+                b"set-cookie",
+                self._cookie(ACCESS_COOKIE, access_token, self.access_max_age, "/", True),
+            ),
+            (
+                b"set-cookie",
+                self._cookie(
+                    REFRESH_COOKIE, refresh_token, self.refresh_max_age, REFRESH_PATH, True
+                ),
+            ),
+            (
+                b"set-cookie",
+                self._cookie(
+                    CSRF_COOKIE, secrets.token_urlsafe(32), self.refresh_max_age, "/", False
+                ),
+            ),
+        ]
 
     def clear_session(self, response: Response) -> None:
         for name, path in (

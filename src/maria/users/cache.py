@@ -53,8 +53,8 @@ class UserCache:
         view = self._entries.get(user_id)
         if view is not None:
             return view
-        async with self._database.autocommit() as db:
-            view = await store.find(db, user_id)
+        async with self._database.connect() as conn:
+            view = await store.find(conn, user_id)
         if view is None:
             return None
         self._entries[user_id] = view

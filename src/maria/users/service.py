@@ -41,8 +41,8 @@ class UsersService:
         return user
 
     async def credentials(self, email: str) -> Credentials | None:
-        async with self._database.autocommit() as db:
-            return await store.by_email(db, normalize_email(email))
+        async with self._database.connect() as conn:
+            return await store.by_email(conn, normalize_email(email))
 
     async def find(self, work: Work, user_id: str) -> UserView | None:
         """The current row, read in the caller's transaction."""
