@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from maria.db import Database
 from maria.rooms import events, store
@@ -41,44 +40,31 @@ class Dispatch:
             log.warning("bad room event for %s: %s", room_id, exc)
             return
         if isinstance(event, ChatEvent):
-            self.deliver_chat(room, event.messages)
+            room.receive_chat(event.messages)
+            self._watch_gap(room)
         elif isinstance(event, DeletedEvent):
             self.close_room(room)
         else:
             room.apply(event)
 
-    def deliver_chat(self, room: LocalRoom, messages: list[dict[str, Any]]) -> None:
-        """Stored messages (any order, duplicates too): what is next in sequence goes out,
-        one delivery per batch (written as one)."""
-        released = []
-        for message in messages:
-            released += room.orderer.offer(message["seq"], message)
-        room.deliver(released)
-        self._watch_gap(room)
-
     def _watch_gap(self, room: LocalRoom) -> None:
         if not room.begin_fill():
             return
-        delay = 0.0 if room.orderer.waiting > MAX_WAITING else GAP_WAIT
+        delay = 0.0 if room.waiting > MAX_WAITING else GAP_WAIT
         asyncio.get_running_loop().call_later(delay, self._rooms.spawn, self._fill(room))
 
     async def _fill(self, room: LocalRoom) -> None:
         """Read a hole the broker did not fill in time from the database."""
         try:
-            gap = room.orderer.gap()
+            gap = room.gap()
             if gap is not None:
-                found = await store.messages_between(self._database, room.id, *gap)
-                room.deliver(room.orderer.fill([(m["seq"], m) for m in found], gap[1]))
+                room.fill(await store.messages_between(self._database, room.id, *gap), gap[1])
         except Exception as exc:
             log.warning("chat gap fill failed: %s", type(exc).__name__)
         finally:
             room.end_fill()
         if self._rooms.serves(room):
             self._watch_gap(room)
-
-    def catch_up(self, room: LocalRoom, found: list[dict[str, Any]], upto: int) -> None:
-        """Messages below ``upto`` read from the database by a resync."""
-        room.deliver(room.orderer.fill([(m["seq"], m) for m in found], upto))
 
     def close_room(self, room: LocalRoom) -> None:
         room.close_all(CLOSE_DELETED, "room_deleted: the room was deleted")

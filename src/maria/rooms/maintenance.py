@@ -99,11 +99,10 @@ class Maintenance:
             return
         room.apply(PlaybackEvent(view.playback))
         room.apply(ControlEvent(view.control, view.host_id, view.control_seq))
-        next_seq = room.orderer.next_seq
+        next_seq = room.next_seq
         if next_seq is not None and view.message_seq >= next_seq:
             upto = view.message_seq + 1
-            found = await store.messages_between(self._database, room.id, next_seq, upto)
-            self._dispatch.catch_up(room, found, upto)
+            room.fill(await store.messages_between(self._database, room.id, next_seq, upto), upto)
         await self._membership.add_back(room)
         epoch = room.presence_epoch
         members = await self._presence.members(room.id)

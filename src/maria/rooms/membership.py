@@ -57,7 +57,7 @@ class Membership:
         welcome; everyone else gets ``presence join`` unless the user was here already."""
         room, new = self._rooms.open(room_id)
         if new:
-            room.loading = asyncio.create_task(self._load(room))
+            room.start_loading(asyncio.create_task(self._load(room)))
         first = room.hold(user_id)
         try:
             if room.loading is not None and not await asyncio.shield(room.loading):

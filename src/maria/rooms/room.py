@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -34,11 +34,11 @@ from maria.rooms.views import Member, RoomView
 class LocalRoom:
     def __init__(self, room_id: str) -> None:
         self.id = room_id
-        self.view: RoomView | None = None  # None while loading
-        self.loading: asyncio.Task[bool] | None = None
-        self.members: dict[str, Member] = {}  # everyone online, on any instance
-        self.orderer: Orderer[dict[str, Any]] = Orderer()
-        self.presence_epoch = 0  # bumped by every join/leave applied
+        self._view: RoomView | None = None  # None while loading
+        self._loading: asyncio.Task[bool] | None = None
+        self._members: dict[str, Member] = {}  # everyone online, on any instance
+        self._orderer: Orderer[dict[str, Any]] = Orderer()
+        self._presence_epoch = 0  # bumped by every join/leave applied
         self._backlog: list[RoomEvent] = []  # events that arrived while loading
         self._conns: dict[str, set[Conn]] = {}
         self._holds: dict[str, int] = {}  # local sockets per user, joining ones included
@@ -47,6 +47,28 @@ class LocalRoom:
         self._filling = False
         self._host_missing_since: float | None = None
         self._replacing = False
+
+    @property
+    def view(self) -> RoomView | None:
+        """The room's state as this instance knows it; None while loading."""
+        return self._view
+
+    @property
+    def members(self) -> Mapping[str, Member]:
+        """Everyone online in the room, on any instance."""
+        return self._members
+
+    @property
+    def presence_epoch(self) -> int:
+        """Grows with every join or leave applied: tells whether a read is still current."""
+        return self._presence_epoch
+
+    @property
+    def loading(self) -> asyncio.Task[bool] | None:
+        return self._loading
+
+    def start_loading(self, task: asyncio.Task[bool]) -> None:
+        self._loading = task
 
     @property
     def idle(self) -> bool:
@@ -111,12 +133,12 @@ class LocalRoom:
     def loaded(self, view: RoomView, history: list[dict[str, Any]], members: list[Member]) -> None:
         """Install the snapshot, then replay what arrived while it was read (events newer
         than the snapshot win; ones it already contains change nothing)."""
-        self.view = view
-        self.loading = None
+        self._view = view
+        self._loading = None
         self._recent.extend(history)
-        self.members = {m.user_id: m for m in members}
+        self._members = {m.user_id: m for m in members}
         last = max([view.message_seq, *(m["seq"] for m in history)])
-        self.deliver(self.orderer.start(last + 1))
+        self.deliver(self._orderer.start(last + 1))
         backlog, self._backlog = self._backlog, []
         for event in backlog:
             self.apply(event)
@@ -128,6 +150,33 @@ class LocalRoom:
             if user_id != skip_user:
                 for conn in conns:
                     conn.push(frame)
+
+    def receive_chat(self, messages: list[dict[str, Any]]) -> None:
+        """Stored messages from the broker (any order, duplicates too): what is next in
+        sequence goes out, in one delivery (written as one)."""
+        released: list[dict[str, Any]] = []
+        for message in messages:
+            released += self._orderer.offer(message["seq"], message)
+        self.deliver(released)
+
+    def fill(self, found: list[dict[str, Any]], upto: int) -> None:
+        """Messages below ``upto`` read from the database: a hole is filled (numbers missing
+        even there are given up), delivery moves on."""
+        self.deliver(self._orderer.fill([(m["seq"], m) for m in found], upto))
+
+    def gap(self) -> tuple[int, int] | None:
+        """``[first missing, first waiting)`` while chat waits behind a hole."""
+        return self._orderer.gap()
+
+    @property
+    def waiting(self) -> int:
+        """Messages held back behind a hole."""
+        return self._orderer.waiting
+
+    @property
+    def next_seq(self) -> int | None:
+        """The chat number delivered next (None before the room is loaded)."""
+        return self._orderer.next_seq
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
         """Chat in order: each frame encoded once, a batch queued to each socket at once."""
@@ -141,7 +190,7 @@ class LocalRoom:
 
     def apply(self, event: RoomEvent) -> None:
         """A non-chat event from the broker, a resync, or the backlog."""
-        if self.view is None:
+        if self._view is None:
             self._backlog.append(event)
             return
         if isinstance(event, JoinEvent):
@@ -149,45 +198,45 @@ class LocalRoom:
         elif isinstance(event, LeaveEvent):
             self.left(event.user_id, event.name)
         elif isinstance(event, PlaybackEvent):
-            if newer(event.state, self.view.playback):
-                self.view = replace(self.view, playback=event.state)
+            if newer(event.state, self._view.playback):
+                self._view = replace(self._view, playback=event.state)
                 self.fanout(protocol.playback(event.state))
         elif isinstance(event, ControlEvent):
             self.controlled(event.mode, event.host_id, event.seq)
 
     def joined(self, member: Member) -> None:
-        held = self.members.get(member.user_id)
+        held = self._members.get(member.user_id)
         if held is not None:
             if member.since < held.since:
-                self.members[member.user_id] = member
+                self._members[member.user_id] = member
             return
-        self.members[member.user_id] = member
-        self.presence_epoch += 1
+        self._members[member.user_id] = member
+        self._presence_epoch += 1
         if self.view is not None and member.user_id == self.view.host_id:
             self._host_missing_since = None
         self.fanout(protocol.presence("join", member.user_id, member.name), member.user_id)
 
     def left(self, user_id: str, name: str) -> None:
-        member = self.members.pop(user_id, None)
+        member = self._members.pop(user_id, None)
         if member is None:
             return
-        self.presence_epoch += 1
+        self._presence_epoch += 1
         if self.view is not None and user_id == self.view.host_id:
             self._host_missing_since = time.monotonic()
         self.fanout(protocol.presence("leave", user_id, name or member.name), user_id)
 
     def controlled(self, mode: str, host_id: str | None, seq: int) -> None:
-        if self.view is None or seq <= self.view.control_seq:
+        if self._view is None or seq <= self._view.control_seq:
             return
-        if host_id != self.view.host_id:
-            self._host_missing_since = None if host_id in self.members else time.monotonic()
-        self.view = replace(self.view, control=mode, host_id=host_id, control_seq=seq)
+        if host_id != self._view.host_id:
+            self._host_missing_since = None if host_id in self._members else time.monotonic()
+        self._view = replace(self._view, control=mode, host_id=host_id, control_seq=seq)
         self.fanout(protocol.control(mode, host_id))
 
     def sync_members(self, members: list[Member]) -> None:
         """Reconcile the replica with a fresh read of the presence store."""
         current = {m.user_id: m for m in members}
-        for user_id in [u for u in self.members if u not in current]:
+        for user_id in [u for u in self._members if u not in current]:
             self.left(user_id, "")
         for member in current.values():
             self.joined(member)
@@ -196,7 +245,7 @@ class LocalRoom:
 
     def begin_fill(self) -> bool:
         """Whether a fill should start now: a hole waits and no fill is under way."""
-        if self._filling or self.orderer.gap() is None:
+        if self._filling or self._orderer.gap() is None:
             return False
         self._filling = True
         return True
