@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 ID_PATTERN = r"^[0-9A-Za-z-]{1,64}$"
@@ -24,4 +24,3 @@ def _no_control_characters(value: str) -> str:
 
 NoControl = AfterValidator(_no_control_characters)
 PlainText = Annotated[str, NoControl]
-Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]

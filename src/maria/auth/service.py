@@ -137,9 +137,6 @@ class AuthService:
             raise InvalidToken("The session has ended")
         return Identity(claims.sub, claims.sid, claims.role, claims.exp)
 
-    def is_revoked(self, session_id: str) -> bool:
-        return self.revoked.is_revoked(session_id)
-
     # -- flows ------------------------------------------------------------------------
 
     async def register(
