@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from maria import __version__
+from maria.accounts.router import router as accounts_router
 from maria.admin.router import router as admin_router
 from maria.auth.router import router as auth_router
 from maria.config import Settings, load_settings
@@ -23,6 +24,8 @@ from maria.lists.router import router as lists_router
 from maria.ops.router import router as ops_router
 from maria.rooms.router import router as rooms_router
 from maria.services import build_services
+from maria.users import avatars
+from maria.users.router import avatars_router
 from maria.users.router import router as users_router
 
 
@@ -62,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lists_router,
         rooms_router,
         auth_router,
+        accounts_router,
         admin_router,
+        avatars_router,
         ops_router,
     ):
         app.include_router(router)
@@ -78,6 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", CSRF_HEADER],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        # The avatar upload: the file's 5 MiB and the multipart framing around it.
+        larger={"/api/v1/users/me/avatar": avatars.MAX_BYTES + 64 * 1024},
+    )
     app.add_middleware(HttpMetrics)
     return app

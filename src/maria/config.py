@@ -12,6 +12,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_parallelism: int = Field(default=1, ge=1)
 
+    # Mail: SMTP server (unset: .eml files in the data dir), sender, where links point.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Kinoway <no-reply@kinoway.invalid>"
+    public_url: str = "http://127.0.0.1:8000"
+    audit_retention_days: int = Field(default=90, ge=1, le=3650)
+
     # Watch-together rooms (seconds unless named otherwise).
     room_host_grace: float = Field(default=60.0, gt=0, le=86_400)
     room_reconnect_grace: float = Field(default=10.0, ge=0, le=300)
@@ -65,6 +72,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _check_smtp_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parts = urlsplit(value)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("must look like smtp://user:password@host:587 or smtps://...")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL, e.g. https://kinoway.example")
+        return value.rstrip("/")
 
     @field_validator("secret_key", mode="before")
     @classmethod

@@ -10,7 +10,8 @@ Services reach the database only through ``Database``:
   what must follow a commit (drop a cache entry, tell the other instances, wake the mailer)
   is registered with ``after_commit`` and runs after it. An effect that fails is logged
   with its reason and never undoes or fails the committed change: the caller still gets
-  its answer, and the other instances catch up by their polls.
+  its answer, and the other instances catch up by their polls. ``core_work()`` is the same
+  on a bare Core connection, for a few Core statements on a hot path.
 - ``autocommit()``: every statement commits on its own: reads without ``BEGIN`` and
   ``ROLLBACK`` round trips (each sees only committed data), and single-statement writes.
   ``connect()`` is the same without the ORM session around the connection, for the Core
@@ -108,13 +109,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-class Work:
-    """A unit of work in progress: ``db`` in a transaction, and its after-commit effects."""
+class _Unit:
+    """What a unit of work does after its transaction: the effects, or nothing."""
 
-    __slots__ = ("db", "_effects", "kept")
+    __slots__ = ("_effects", "kept")
 
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
+    def __init__(self) -> None:
         self._effects: list[tuple[str, Effect]] = []
         self.kept = True
 
@@ -141,6 +141,31 @@ class Work:
                 )
 
 
+class Work(_Unit):
+    """A unit of work in progress: ``db`` (an ORM session) in a transaction, and its
+    after-commit effects."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: AsyncSession) -> None:
+        super().__init__()
+        self.db = db
+
+
+class CoreWork(_Unit):
+    """The same on a Core connection, for a few Core statements on a hot path (signing in):
+    no ORM session around them."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: AsyncConnection) -> None:
+        super().__init__()
+        self.db = db
+
+
+AnyWork = Work | CoreWork
+
+
 class Database:
     """The engine and the ways in (see the module docstring)."""
 
@@ -162,6 +187,18 @@ class Database:
                 await db.commit()
             else:
                 await db.rollback()
+        if work.kept:
+            await work.run_effects()
+
+    @asynccontextmanager
+    async def core_work(self) -> AsyncIterator[CoreWork]:
+        async with self.engine.connect() as conn:
+            work = CoreWork(conn)
+            yield work  # an error in the block: closing the connection rolls back
+            if work.kept:
+                await conn.commit()
+            else:
+                await conn.rollback()
         if work.kept:
             await work.run_effects()
 

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from maria.accounts.service import Accounts
 from maria.admin.service import AdminService
+from maria.audit.service import AuditLog
 from maria.auth.limits import LoginGuard
 from maria.auth.passwords import PasswordService
+from maria.auth.recovery import Recovery
 from maria.auth.revocation import RevokedSessions
 from maria.auth.service import AuthService
 from maria.auth.tokens import TokenCodec
@@ -22,6 +25,9 @@ from maria.db import Database, open_database
 from maria.http.transport import CookiePolicy
 from maria.lists.cache import ListCache
 from maria.lists.service import ListsService
+from maria.mail.service import Mailer
+from maria.mail.templates import Templates
+from maria.mail.transports import DirectoryTransport, SmtpServer, SmtpTransport, Transport
 from maria.ops.service import Readiness
 from maria.rooms.hub import RoomHub
 from maria.rooms.presence import MemoryPresence, Presence, RedisPresence
@@ -39,8 +45,12 @@ class Services:
     counters: Counters
     passwords: PasswordService
     revoked: RevokedSessions
+    audit: AuditLog
+    mailer: Mailer
     users: UsersService
     auth: AuthService
+    recovery: Recovery
+    accounts: Accounts
     lists: ListsService
     rooms: RoomsService
     admin: AdminService
@@ -53,8 +63,12 @@ class Services:
         await self.users.cache.start()
         await self.lists.cache.start()
         await self.rooms.hub.start()
+        await self.mailer.start()
+        await self.audit.start()
 
     async def close(self) -> None:
+        await self.audit.close()
+        await self.mailer.close()
         await self.rooms.hub.close()
         await self.lists.cache.close()
         await self.users.cache.close()
@@ -96,20 +110,37 @@ def build_services(settings: Settings) -> Services:
     revoked = RevokedSessions(
         database, broker, token_lifetime=settings.access_token_ttl + settings.jwt_leeway
     )
-    lists = ListsService(database, ListCache(database, broker))
-    users = UsersService(database, UserCache(database, broker), lists)
+    user_cache = UserCache(database, broker)
+    lists = ListsService(database, ListCache(database, broker), owners=user_cache)
+    users = UsersService(database, user_cache, lists, public_url=settings.public_url)
+    audit = AuditLog(database, retention_days=settings.audit_retention_days)
+    guard = LoginGuard(counters)
+    mailer = Mailer(database, mail_transport(settings))
     auth = AuthService(
         secret=settings.secret,
         codec=codec,
         passwords=passwords,
         revoked=revoked,
-        guard=LoginGuard(counters),
+        guard=guard,
         users=users,
         database=database,
+        audit_log=audit,
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
         reuse_grace=settings.refresh_reuse_grace,
     )
+    recovery = Recovery(
+        database=database,
+        auth=auth,
+        users=users,
+        passwords=passwords,
+        guard=guard,
+        mailer=mailer,
+        templates=Templates(settings.public_url),
+        audit_log=audit,
+        secret=settings.secret,
+    )
+    auth.on_registered.append(recovery.at_registration)
     presence: Presence = (
         RedisPresence(redis, secrets.token_hex(8)) if redis is not None else MemoryPresence(broker)
     )
@@ -124,6 +155,15 @@ def build_services(settings: Settings) -> Services:
         reconnect_grace=settings.room_reconnect_grace,
         host_grace=settings.room_host_grace,
     )
+    accounts = Accounts(
+        database=database,
+        users=users,
+        auth=auth,
+        recovery=recovery,
+        passwords=passwords,
+        hub=hub,
+        audit_log=audit,
+    )
     return Services(
         settings=settings,
         database=database,
@@ -132,11 +172,15 @@ def build_services(settings: Settings) -> Services:
         counters=counters,
         passwords=passwords,
         revoked=revoked,
+        audit=audit,
+        mailer=mailer,
         users=users,
         auth=auth,
+        recovery=recovery,
+        accounts=accounts,
         lists=lists,
         rooms=RoomsService(database, hub, counters),
-        admin=AdminService(database, users, auth),
+        admin=AdminService(database, users, auth, accounts, audit),
         readiness=Readiness(database, revoked),
         cookies=CookiePolicy(
             secure=settings.cookie_secure,
@@ -144,3 +188,12 @@ def build_services(settings: Settings) -> Services:
             refresh_max_age=settings.refresh_token_ttl,
         ),
     )
+
+
+def mail_transport(settings: Settings) -> Transport:
+    """SMTP when ``MARIA_SMTP_URL`` is set, else ``.eml`` files in the data dir."""
+    if settings.smtp_url is not None:
+        return SmtpTransport(
+            SmtpServer.parse(settings.smtp_url.get_secret_value()), settings.mail_from
+        )
+    return DirectoryTransport(settings.data_dir / "outbox", settings.mail_from)

@@ -199,7 +199,17 @@ async def test_maria_tokens_verify_with_pyjwt(client: httpx.AsyncClient) -> None
     token = session["access_token"]
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
     claims = read_claims(token)
-    assert set(claims) == {"sub", "exp", "iat", "jti", "sid", "role", "iss", "aud"}
+    assert set(claims) == {
+        "sub",
+        "exp",
+        "iat",
+        "jti",
+        "sid",
+        "role",
+        "iss",
+        "aud",
+        "email_verified",
+    }
     assert claims["sub"] == session["user"]["id"]
     assert claims["role"] == "user"
     assert (claims["iss"], claims["aud"]) == (ISSUER, AUDIENCE)

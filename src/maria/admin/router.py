@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from maria.admin.schemas import AdminUserOut, AdminUserPage, AdminUserPatch
+from maria.admin.schemas import AdminSessionOut, AdminUserOut, AdminUserPage, AdminUserPatch
 from maria.admin.service import AdminService
+from maria.audit.schemas import AuditPage
+from maria.audit.service import EVENTS
+from maria.errors import ValidationFailed
 from maria.fields import ID_PATTERN, PlainText
-from maria.http.deps import require_admin, service
+from maria.http.deps import ClientDep, require_admin, service
+from maria.identity import Identity
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 Admin = Annotated[AdminService, service("admin")]
+Acting = Annotated[Identity, Depends(require_admin)]
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The last admin can't be demoted, disabled or deleted"}
+}
 
 
 @router.get("/users", response_model=AdminUserPage)
@@ -32,12 +40,56 @@ async def get_user(user_id: UserId, admin: Admin) -> AdminUserOut:
     return AdminUserOut.of(await admin.get_user(user_id))
 
 
-@router.patch("/users/{user_id}", response_model=AdminUserOut)
-async def patch_user(user_id: UserId, body: AdminUserPatch, admin: Admin) -> AdminUserOut:
-    return AdminUserOut.of(await admin.update_user(user_id, role=body.role, disabled=body.disabled))
+@router.patch("/users/{user_id}", response_model=AdminUserOut, responses=CONFLICT)
+async def patch_user(
+    user_id: UserId, body: AdminUserPatch, admin: Admin, acting: Acting, client: ClientDep
+) -> AdminUserOut:
+    """Change a role or disable an account: either ends the user's sessions (and room
+    sockets) at once, everywhere."""
+    user = await admin.update_user(
+        acting, user_id, role=body.role, disabled=body.disabled, client=client
+    )
+    return AdminUserOut.of(user)
 
 
-@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_user(user_id: UserId, admin: Admin) -> Response:
-    await admin.delete_user(user_id)
+@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
+async def delete_user(user_id: UserId, admin: Admin, acting: Acting, client: ClientDep) -> Response:
+    """Delete an account and everything of it, as the user could (see `DELETE /users/me`)."""
+    await admin.delete_user(acting, user_id, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users/{user_id}/sessions", response_model=list[AdminSessionOut])
+async def user_sessions(user_id: UserId, admin: Admin) -> list[AdminSessionOut]:
+    """The user's live sessions, most recently used first."""
+    return [AdminSessionOut.of(s) for s in await admin.sessions(user_id)]
+
+
+@router.delete("/users/{user_id}/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def end_user_session(
+    user_id: UserId,
+    session_id: Annotated[str, Path(max_length=64)],
+    admin: Admin,
+    acting: Acting,
+    client: ClientDep,
+) -> Response:
+    """End one of the user's sessions (404 if it is not theirs or not live)."""
+    await admin.end_session(acting, user_id, session_id, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/audit", response_model=AuditPage)
+async def audit(
+    admin: Admin,
+    user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    event: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> AuditPage:
+    """The audit log, newest first, optionally one user's or one kind of event."""
+    if event is not None and event not in EVENTS:
+        raise ValidationFailed(f"Unknown event; one of {', '.join(sorted(EVENTS))}")
+    events, next_cursor = await admin.audit(
+        user_id=user_id, event=event, cursor=cursor, limit=limit
+    )
+    return AuditPage.of(events, next_cursor)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from maria.auth.views import SessionView
 from maria.users.schemas import UserOut
 from maria.users.views import UserView
 
@@ -28,3 +30,21 @@ class AdminUserPatch(BaseModel):
 class AdminUserPage(BaseModel):
     items: list[AdminUserOut]
     next_cursor: str | None
+
+
+class AdminSessionOut(BaseModel):
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    ip: str | None
+
+    @classmethod
+    def of(cls, session: SessionView) -> AdminSessionOut:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            user_agent=session.user_agent,
+            ip=session.ip,
+        )

@@ -8,8 +8,10 @@ Failures are counted per (account, IP) pair, per account and per IP, in 15-minut
   even once is blocked, so a distributed attack pays one IP per guess, while a clean pair
   (the owner at home) still signs in. Success clears its own pair.
 
-Registration and refresh are limited per IP. The counts live in a ``Counters`` backend, so
-with Redis every instance sees the same numbers.
+Registration and refresh are limited per IP, and so are the mails a client can make Maria
+send (verification, reset, sign-in codes), which are also limited per recipient: one
+address cannot be flooded from many places, and one place cannot flood many addresses. The
+counts live in a ``Counters`` backend, so with Redis every instance sees the same numbers.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class Limits:
     register_window: int = 60 * 60
     refresh_per_ip: int = 120
     refresh_window: int = 60
+    mail_per_recipient: int = 5
+    mail_per_ip: int = 30
+    mail_window: int = 60 * 60
 
 
 def _account_key(email: str) -> str:
@@ -86,3 +91,16 @@ class LoginGuard:
 
     async def check_refresh(self, ip: str) -> None:
         await self._per_ip("ref", ip, self.limits.refresh_per_ip, self.limits.refresh_window)
+
+    async def check_mail_ip(self, ip: str) -> None:
+        """A client asking for mail: 429 past the per-IP budget (this says nothing about
+        any account, so it may be answered)."""
+        await self._per_ip("mail-ip", ip, self.limits.mail_per_ip, self.limits.mail_window)
+
+    async def mail_to(self, recipient: str) -> int | None:
+        """Count a mail to ``recipient``; None if it may go, else seconds until it may.
+        Callers that would reveal an account by answering 429 drop the mail silently."""
+        count, ttl = await self._counters.hit(
+            f"mail-to:{_account_key(recipient)}", self.limits.mail_window
+        )
+        return ttl if count > self.limits.mail_per_recipient else None

@@ -2,9 +2,10 @@
 
 A revoked session's access tokens stay in this map until they would have expired anyway.
 Revocations arrive three ways: this instance revoking (at once), the broker (Redis pub/sub:
-milliseconds across instances) and a poll of ``sessions.revoked_at`` (at most
-``poll_interval`` seconds; it also fills the map at start-up and covers instances without
-Redis or a pub/sub message lost in a reconnect).
+milliseconds across instances) and a poll of the ``revoked_sessions`` table, written in the
+revoking transaction (at most ``poll_interval`` seconds; it also fills the map at start-up
+and covers instances without Redis or a pub/sub message lost in a reconnect). The table
+outlives the session rows, so a deleted account's tokens are refused everywhere too.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from maria.auth.models import AuthSession
+from maria.auth import store
 from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.db import Database, utcnow
 
 log = logging.getLogger("maria.auth.revocation")
+
+FORGET_EVERY = 300.0  # seconds between deletions of revocations no token can need any more
+FORGET_MARGIN = 60.0
 
 
 class RevokedSessions:
@@ -71,15 +73,16 @@ class RevokedSessions:
             await self._broker.publish(channels.REVOKED, f"{sid} {at}")
 
     async def _load_since(self, since: datetime) -> None:
-        async with self._database.autocommit() as db:
-            rows = await db.execute(
-                select(AuthSession.id, AuthSession.revoked_at).where(
-                    AuthSession.revoked_at >= since
-                )
-            )
+        async with self._database.connect() as conn:
+            rows = await store.revoked_since(conn, since)
         for sid, revoked_at in rows:
-            if revoked_at is not None:
-                self._add(sid, revoked_at.timestamp())
+            self._add(sid, revoked_at.timestamp())
+
+    async def _forget_old(self) -> None:
+        async with self._database.connect() as conn:
+            await store.forget_revocations(
+                conn, utcnow() - timedelta(seconds=self._lifetime + FORGET_MARGIN)
+            )
 
     def _prune(self) -> None:
         now = time.time()
@@ -99,6 +102,7 @@ class RevokedSessions:
         self._task = asyncio.create_task(self._poll(since), name="maria-revocations")
 
     async def _poll(self, since: datetime) -> None:
+        forgot = time.monotonic()
         while True:
             await asyncio.sleep(self._poll_interval)
             try:
@@ -107,6 +111,9 @@ class RevokedSessions:
                 await self._load_since(since - timedelta(seconds=2))
                 self.loaded, since = True, started
                 self._prune()
+                if time.monotonic() - forgot >= FORGET_EVERY:
+                    forgot = time.monotonic()
+                    await self._forget_old()
             except Exception as exc:
                 log.warning("revocation poll failed: %s", type(exc).__name__)
 

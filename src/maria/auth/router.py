@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Form, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Form, Request, Response, status
 
+from maria.auth.recovery import Recovery
 from maria.auth.schemas import (
+    CodeIn,
     DeviceSessionOut,
+    EmailIn,
     LoginIn,
     LogoutIn,
     RefreshIn,
     RegisterIn,
+    ResetIn,
     SessionOut,
+    TokenIn,
     TokenOut,
 )
 from maria.auth.service import AuthService, IssuedTokens
@@ -24,8 +32,11 @@ from maria.http.errors import error_response
 from maria.http.transport import CSRF_HEADER, REFRESH_COOKIE, CookiePolicy, csrf_ok
 from maria.users.schemas import UserOut
 
+log = logging.getLogger("maria.auth")
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 Auth = Annotated[AuthService, service("auth")]
+RecoveryDep = Annotated[Recovery, service("recovery")]
+Responses = dict[int | str, dict[str, Any]]
 Cookies = Annotated[CookiePolicy, service("cookies")]
 
 
@@ -110,9 +121,10 @@ async def logout(
     identity: IdentityDep,
     auth: Auth,
     cookies: Cookies,
+    client: ClientDep,
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> Response:
-    await auth.logout(identity, (body or LogoutIn()).scope)
+    await auth.logout(identity, (body or LogoutIn()).scope, client)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     cookies.clear_session(response)
     return response
@@ -138,3 +150,78 @@ async def end_session(session_id: str, identity: IdentityDep, auth: Auth) -> Res
     if len(session_id) > 64 or not await auth.end_session(identity.user_id, session_id):
         raise NotFound("No such session")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- proving an email, getting back in ---------------------------------------------------
+
+ACCEPTED: Responses = {202: {"description": "Accepted; a mail follows if it can"}}
+
+
+async def _after_response(what: str, call: Callable[[], Awaitable[None]]) -> None:
+    """Work done once the answer has gone out; its failure is logged, never lost."""
+    try:
+        await call()
+    except Exception:
+        log.exception("%s failed after the response", what)
+
+
+@router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED, responses=ACCEPTED)
+async def forgot_password(
+    body: EmailIn, recovery: RecoveryDep, auth: Auth, client: ClientDep, later: BackgroundTasks
+) -> Response:
+    """Mail a password reset link (valid 30 minutes, once) if an account has this email.
+    The answer is 202 in the same time either way: the account is looked up after it."""
+    await auth.guard.check_mail_ip(client.ip)
+    later.add_task(
+        _after_response, "password reset mail", partial(recovery.forgot_password, str(body.email))
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(body: ResetIn, recovery: RecoveryDep, client: ClientDep) -> Response:
+    """Set a new password with the mailed link's token: every session of the account ends
+    (its tokens are refused at once, everywhere) and a notice goes to its address."""
+    await recovery.reset_password(body.token, body.new_password, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/email/verify/send", status_code=status.HTTP_202_ACCEPTED, responses=ACCEPTED)
+async def send_verification(
+    identity: IdentityDep, recovery: RecoveryDep, client: ClientDep
+) -> Response:
+    """Mail the caller a new verification link (valid 24 hours, once); 429 past the
+    limits. Nothing is sent once the address is verified."""
+    await recovery.send_verification(identity, client)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/email/verify", status_code=status.HTTP_204_NO_CONTENT)
+async def verify_email(body: TokenIn, recovery: RecoveryDep, client: ClientDep) -> Response:
+    """Prove the address with the mailed link's token; `email_verified` is true from now
+    on (in access tokens from the next refresh)."""
+    await recovery.verify_email(body.token, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/email-code", status_code=status.HTTP_202_ACCEPTED, responses=ACCEPTED)
+async def send_code(
+    body: EmailIn, recovery: RecoveryDep, auth: Auth, client: ClientDep, later: BackgroundTasks
+) -> Response:
+    """Mail a six-digit sign-in code (and a link with it), valid 10 minutes, to this
+    address, whether or not it has an account yet: 202 either way, in the same time."""
+    await auth.guard.check_mail_ip(client.ip)
+    later.add_task(
+        _after_response, "sign-in code mail", partial(recovery.send_code, str(body.email))
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/email-code/verify", response_model=SessionOut)
+async def sign_in_with_code(
+    body: CodeIn, recovery: RecoveryDep, cookies: Cookies, client: ClientDep
+) -> Response:
+    """Sign in with the mailed code (five wrong tries void it). An address without an
+    account gets one, without a password; the address counts as verified."""
+    issued = await recovery.sign_in_with_code(str(body.email), body.code, client)
+    return _signed_in(issued, cookies)

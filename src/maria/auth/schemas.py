@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from maria.fields import PlainText
-from maria.users.schemas import DisplayName, UserOut
+from maria.fields import DisplayName, PlainText
+from maria.users.schemas import UserOut
 
 Password = Field(min_length=1, max_length=1024)
 
@@ -63,3 +63,21 @@ class DeviceSessionOut(BaseModel):
     user_agent: str | None
     ip: str | None
     current: bool
+
+
+class EmailIn(Strict):
+    email: EmailStr = Field(max_length=320)
+
+
+class TokenIn(Strict):
+    token: str = Field(min_length=1, max_length=256)
+
+
+class ResetIn(Strict):
+    token: str = Field(min_length=1, max_length=256)
+    new_password: str = Password
+
+
+class CodeIn(Strict):
+    email: EmailStr = Field(max_length=320)
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits from the mail")

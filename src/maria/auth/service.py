@@ -16,16 +16,20 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from maria.audit import service as audit
+from maria.audit.service import AuditLog
 from maria.auth import store
 from maria.auth.limits import LoginGuard
 from maria.auth.models import AuthSession
 from maria.auth.passwords import PasswordService, password_problem
 from maria.auth.revocation import RevokedSessions
 from maria.auth.tokens import TokenCodec, b64url_encode
-from maria.db import Database, Work, new_id, utcnow
+from maria.auth.views import SessionView
+from maria.db import AnyWork, Database, Work, new_id, utcnow
 from maria.errors import Forbidden, InvalidCredentials, InvalidToken, ValidationFailed
 from maria.identity import Client, Identity
 from maria.users.service import UsersService
@@ -65,6 +69,7 @@ class AuthService:
         guard: LoginGuard,
         users: UsersService,
         database: Database,
+        audit_log: AuditLog,
         access_ttl: int,
         refresh_ttl: int,
         reuse_grace: float,
@@ -76,9 +81,12 @@ class AuthService:
         self.guard = guard
         self._users = users
         self._database = database
+        self._audit = audit_log
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.reuse_grace = reuse_grace
+        # Run in the registration's unit of work (the verification mail is queued there).
+        self.on_registered: list[Callable[[Work, UserView], Awaitable[None]]] = []
 
     # -- token derivation -------------------------------------------------------------
 
@@ -98,6 +106,7 @@ class AuthService:
             jti=self._derive("jti", session, session.generation)[:22],
             iat=int(session.rotated_at.timestamp()),
             ttl=self.access_ttl,
+            email_verified=user.email_verified,
         )
         return IssuedTokens(
             access_token=access,
@@ -127,6 +136,16 @@ class AuthService:
         session.refresh_hash = _sha256(issued.refresh_token)
         return session, issued
 
+    async def start_session(
+        self, work: AnyWork, user: UserView, client: Client, event: str = audit.SIGNED_IN
+    ) -> IssuedTokens:
+        """A new signed-in session of ``user``, recorded as ``event``, in the caller's unit
+        of work."""
+        session, issued = self._new_session(user, client)
+        await store.insert_session(work.db, session)
+        await self._audit.record(work, event, user_id=user.id, client=client)
+        return issued
+
     # -- access tokens ----------------------------------------------------------------
 
     def authenticate(self, token: str) -> Identity:
@@ -149,34 +168,47 @@ class AuthService:
             user = await self._users.create(
                 work, email=email, password_hash=password_hash, display_name=display_name
             )
-            session, issued = self._new_session(user, client)
-            await store.insert_session(work.db, session)
-        return issued
+            for hook in self.on_registered:
+                await hook(work, user)
+            return await self.start_session(work, user, client, audit.REGISTERED)
 
     async def verify_credentials(self, email: str, password: str, client: Client) -> UserView:
         """Check a password under the login limits; same answer and time for any failure."""
         email = normalize_email(email)
         await self.guard.check_login(email, client.ip)
         found = await self._users.credentials(email)
+        # No password (an account made by a sign-in code): the dummy hash, same time.
         ok, needs_rehash = await self.passwords.verify(
-            found.password_hash if found else None, password
+            found.password_hash or None if found else None, password
         )
         if not ok or found is None:
             await self.guard.login_failed(email, client.ip)
+            await self._audit.record_now(
+                audit.SIGN_IN_FAILED,
+                user_id=found.user.id if found else None,
+                client=client,
+                detail={"reason": "wrong_password" if found else "unknown_account"},
+            )
             raise InvalidCredentials()
         await self.guard.login_succeeded(email, client.ip)
         if found.user.disabled:
+            await self._audit.record_now(
+                audit.SIGN_IN_FAILED,
+                user_id=found.user.id,
+                client=client,
+                detail={"reason": "disabled"},
+            )
             raise Forbidden("This account is disabled")
         if needs_rehash:
-            await self._users.set_password_hash(found.user.id, await self.passwords.hash(password))
+            new_hash = await self.passwords.hash(password)
+            async with self._database.work() as work:
+                await self._users.set_password_hash(work, found.user.id, new_hash)
         return found.user
 
     async def login(self, *, email: str, password: str, client: Client) -> IssuedTokens:
         user = await self.verify_credentials(email, password, client)
-        session, issued = self._new_session(user, client)
-        async with self._database.connect() as conn:  # one INSERT: no BEGIN/COMMIT round trips
-            await store.insert_session(conn, session)
-        return issued
+        async with self._database.core_work() as work:  # the session and its audit event
+            return await self.start_session(work, user, client)
 
     async def refresh(self, refresh_token: str, client: Client) -> IssuedTokens:
         await self.guard.check_refresh(client.ip)
@@ -184,16 +216,18 @@ class AuthService:
         presented_hash = _sha256(refresh_token)
         async with self._database.work() as work:
             issued = await self._rotate(work, sid, generation, refresh_token, presented_hash)
-        if issued is not None:
-            return issued
-        # An already-rotated token outside the grace window: assume it was stolen.
-        await self.revoke_sessions([sid])
+            if isinstance(issued, IssuedTokens):
+                return issued
+            # An already-rotated token outside the grace window: assume it was stolen.
+            await self._revoke(work, [sid])
+            await self._audit.record(work, audit.REFRESH_REUSED, user_id=issued, client=client)
         raise InvalidToken("Refresh token reuse detected; the session has been ended")
 
     async def _rotate(
         self, work: Work, sid: str, generation: int, token: str, presented_hash: str
-    ) -> IssuedTokens | None:
-        """The next pair, the pair a racing duplicate got, or None for a reused token."""
+    ) -> IssuedTokens | str:
+        """The next pair, the pair a racing duplicate got, or (a reused token) the id of
+        the user whose session it was."""
         session = await store.get_session(work.db, sid)
         if session is None or not hmac.compare_digest(
             self._refresh_token(session, generation), token
@@ -223,15 +257,24 @@ class AuthService:
             and (now - session.rotated_at).total_seconds() <= self.reuse_grace
         ):
             return self._issue(session, user)  # a racing tab: same pair as the winner
-        return None
+        return user.id
 
     # -- ending sessions --------------------------------------------------------------
 
-    def _revoked_after_commit(self, work: Work, sids: list[str], now: datetime) -> None:
+    def _revoked_after_commit(self, work: AnyWork, sids: list[str], now: datetime) -> None:
         if sids:
             work.after_commit("revocation broadcast", lambda: self.revoked.revoke(sids, now))
 
-    async def end_sessions(self, work: Work, user_id: str, *, keep: str | None = None) -> list[str]:
+    async def _revoke(self, work: AnyWork, sids: list[str]) -> None:
+        """End these sessions in the caller's unit of work (every instance is told of all of
+        them after the commit, live or not: it costs nothing to refuse twice)."""
+        now = utcnow()
+        await store.revoke(work.db, now, sids=sids)
+        self._revoked_after_commit(work, sids, now)
+
+    async def end_sessions(
+        self, work: AnyWork, user_id: str, *, keep: str | None = None
+    ) -> list[str]:
         """End every live session of a user (but ``keep``), in the caller's unit of work:
         logout global/others, disabling, a role change, deletion."""
         now = utcnow()
@@ -239,32 +282,36 @@ class AuthService:
         self._revoked_after_commit(work, sids, now)
         return sids
 
-    async def revoke_sessions(self, sids: list[str]) -> None:
-        if not sids:
-            return
-        now = utcnow()
-        async with self._database.work() as work:
-            await store.revoke(work.db, now, sids=sids)
-            self._revoked_after_commit(work, sids, now)
-
     async def revoke_user_sessions(self, user_id: str, *, keep: str | None = None) -> None:
         async with self._database.work() as work:
             await self.end_sessions(work, user_id, keep=keep)
 
-    async def logout(self, identity: Identity, scope: str) -> None:
-        if scope == "local":
-            await self.revoke_sessions([identity.session_id])
-        elif scope == "others":
-            await self.revoke_user_sessions(identity.user_id, keep=identity.session_id)
-        else:
-            await self.revoke_user_sessions(identity.user_id)
+    async def logout(self, identity: Identity, scope: str, client: Client) -> None:
+        async with self._database.work() as work:
+            if scope == "local":
+                await self._revoke(work, [identity.session_id])
+            elif scope == "others":
+                await self.end_sessions(work, identity.user_id, keep=identity.session_id)
+            else:
+                await self.end_sessions(work, identity.user_id)
+            await self._audit.record(
+                work,
+                audit.SIGNED_OUT,
+                user_id=identity.user_id,
+                client=client,
+                detail={"scope": scope},
+            )
 
-    async def list_sessions(self, user_id: str) -> list[AuthSession]:
+    async def list_sessions(self, user_id: str) -> list[SessionView]:
         async with self._database.autocommit() as db:
-            return await store.live_sessions(db, user_id)
+            rows = await store.live_sessions(db, user_id)
+        return [SessionView(s.id, s.created_at, s.last_used_at, s.user_agent, s.ip) for s in rows]
 
-    async def end_session(self, user_id: str, sid: str) -> bool:
-        """Revoke one of the user's own sessions; False if it is not theirs or not live."""
+    async def end_session(
+        self, user_id: str, sid: str, *, actor_id: str | None = None, client: Client | None = None
+    ) -> bool:
+        """Revoke one of the user's sessions (by the user, or by an admin: ``actor_id``);
+        False if it is not theirs or not live."""
         if _SESSION_ID.fullmatch(sid) is None:  # never issued; keeps NUL & co. off the database
             return False
         async with self._database.work() as work:
@@ -272,10 +319,33 @@ class AuthService:
             if session is None or session.user_id != user_id or session.revoked_at is not None:
                 work.discard()
                 return False
-            now = utcnow()
-            await store.revoke(work.db, now, sids=[sid])
-            self._revoked_after_commit(work, [sid], now)
+            await self._revoke(work, [sid])
+            event = audit.SESSIONS_REVOKED if actor_id else audit.SIGNED_OUT
+            await self._audit.record(
+                work,
+                event,
+                user_id=user_id,
+                actor_id=actor_id,
+                client=client,
+                detail={"session_id": sid},
+            )
         return True
+
+    async def set_password(
+        self,
+        work: AnyWork,
+        user_id: str,
+        password_hash: str,
+        *,
+        keep: str | None,
+        event: str,
+        client: Client | None,
+    ) -> None:
+        """A new password (its hash made before the unit of work: argon2 takes tens of
+        milliseconds) in the caller's unit of work: every session but ``keep`` ends."""
+        await self._users.set_password_hash(work, user_id, password_hash)
+        await self.end_sessions(work, user_id, keep=keep)
+        await self._audit.record(work, event, user_id=user_id, client=client)
 
 
 # Exactly what ``_refresh_token`` makes: a UUID session id, a generation, a 43-character

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from maria.auth.models import AuthSession
+from maria.auth.models import AuthSession, RevokedSession
 from maria.db import utcnow
 
 _COLUMNS = tuple(column.key for column in AuthSession.__table__.columns)
 # Built once, on the table (not the mapped class, whose inserts take the ORM's bulk path).
 _INSERT = insert(cast(Table, AuthSession.__table__))
+_REVOKED = cast(Table, RevokedSession.__table__)
 
 
 async def insert_session(db: AsyncSession | AsyncConnection, session: AuthSession) -> None:
@@ -64,15 +65,15 @@ async def rotate(
 
 
 async def revoke(
-    db: AsyncSession,
+    db: AsyncSession | AsyncConnection,
     now: datetime,
     *,
     sids: list[str] | None = None,
     user_id: str | None = None,
     keep: str | None = None,
 ) -> list[str]:
-    """Mark live sessions revoked (these ``sids``, or all of ``user_id``'s but ``keep``);
-    the ids that were live."""
+    """Mark live sessions revoked (these ``sids``, or all of ``user_id``'s but ``keep``), and
+    record the revocations for the other instances' polls; the ids that were live."""
     stmt = update(AuthSession).where(AuthSession.revoked_at.is_(None))
     if sids is not None:
         stmt = stmt.where(AuthSession.id.in_(sids))
@@ -85,7 +86,25 @@ async def revoke(
         .returning(AuthSession.id)
         .execution_options(synchronize_session=False)
     )
-    return list(rows.scalars())
+    revoked = list(rows.scalars())
+    if revoked:
+        await db.execute(
+            insert(_REVOKED), [{"session_id": sid, "revoked_at": now} for sid in revoked]
+        )
+    return revoked
+
+
+async def revoked_since(db: AsyncSession | AsyncConnection, since: datetime) -> list[Any]:
+    """``(session id, revoked at)`` of the revocations recorded since ``since``."""
+    rows = await db.execute(
+        select(_REVOKED.c.session_id, _REVOKED.c.revoked_at).where(_REVOKED.c.revoked_at >= since)
+    )
+    return list(rows)
+
+
+async def forget_revocations(db: AsyncSession | AsyncConnection, before: datetime) -> None:
+    """Revocations older than any token they could refuse are of no more use."""
+    await db.execute(delete(_REVOKED).where(_REVOKED.c.revoked_at < before))
 
 
 async def live_sessions(db: AsyncSession, user_id: str) -> list[AuthSession]:
@@ -97,5 +116,13 @@ async def live_sessions(db: AsyncSession, user_id: str) -> list[AuthSession]:
             AuthSession.expires_at > utcnow(),
         )
         .order_by(AuthSession.last_used_at.desc())
+    )
+    return list(rows.scalars())
+
+
+async def all_sessions(db: AsyncSession, user_id: str) -> list[AuthSession]:
+    """Every session row of the user, ended ones too (for the data export)."""
+    rows = await db.execute(
+        select(AuthSession).where(AuthSession.user_id == user_id).order_by(AuthSession.created_at)
     )
     return list(rows.scalars())

@@ -99,11 +99,19 @@ class TokenCodec:
         return b64url_encode(mac.digest())
 
     def issue(
-        self, *, sub: str, sid: str, role: str, jti: str, iat: int, ttl: int
+        self,
+        *,
+        sub: str,
+        sid: str,
+        role: str,
+        jti: str,
+        iat: int,
+        ttl: int,
+        email_verified: bool | None = None,
     ) -> tuple[str, int]:
         """Return ``(token, exp)``; the same arguments always give the same token."""
         exp = iat + ttl
-        payload = {
+        payload: dict[str, Any] = {
             "sub": sub,
             "sid": sid,
             "role": role,
@@ -113,6 +121,8 @@ class TokenCodec:
             "iss": self.issuer,
             "aud": self.audience,
         }
+        if email_verified is not None:
+            payload["email_verified"] = email_verified
         signing_input = f"{self._header_segment}.{_json_segment(payload)}"
         return f"{signing_input}.{self.sign(signing_input)}", exp
 

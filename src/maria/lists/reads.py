@@ -12,14 +12,25 @@ modified").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from maria.db import Database
-from maria.errors import ApiError
+from maria.errors import ApiError, NotFound
 from maria.lists import pages
 from maria.lists.cache import CachedPage, ListCache
 from maria.lists.paging import PageQuery, etag_matches, page_etag
 from maria.lists.schemas import ItemPage
 from maria.lists.store import ListView, check_readable
+
+
+class Owners(Protocol):
+    """Whether a list's owner may be shown to others (disabled accounts' public lists are
+    not served); ``UserCache`` is one."""
+
+    def known_active(self, user_id: str) -> bool | None:
+        """True or False if this instance knows, None if it would have to ask."""
+
+    async def is_active(self, user_id: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +53,10 @@ def _answer(
 
 
 class PageReader:
-    def __init__(self, database: Database, cache: ListCache) -> None:
+    def __init__(self, database: Database, cache: ListCache, owners: Owners) -> None:
         self._database = database
         self.cache = cache
+        self._owners = owners
 
     def cached(
         self,
@@ -60,6 +72,8 @@ class PageReader:
         target = cache.view(owner_id, slug)
         if target is None or (not target.is_public and viewer_id != target.user_id):
             return None
+        if viewer_id != owner_id and not self._owners.known_active(owner_id):
+            return None  # unknown here, or not to be shown: the declared way says which
         try:
             query.check_list(target.id)
         except ApiError:
@@ -84,6 +98,8 @@ class PageReader:
         if fresh is not None:  # refusals need no database either
             check_readable(fresh, viewer_id)
             query.check_list(fresh.id)
+        if viewer_id != owner_id and not await self._owners.is_active(owner_id):
+            raise NotFound("No such list")  # a disabled account's lists are not shown
         known = cache.known(owner_id, slug)
         if known is not None and cache.page(cache.page_key(known, *query.key)) is not None:
             # The page of the row last read is kept: if that row is still current (one

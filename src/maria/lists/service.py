@@ -17,15 +17,15 @@ from maria.lists.cache import ListCache
 from maria.lists.importer import ImportResult
 from maria.lists.items import KEEP_NOTE, ItemView, NoteChange
 from maria.lists.paging import PageQuery
-from maria.lists.reads import PageAnswer, PageReader
+from maria.lists.reads import Owners, PageAnswer, PageReader
 from maria.lists.store import ListView
 
 
 class ListsService:
-    def __init__(self, database: Database, cache: ListCache) -> None:
+    def __init__(self, database: Database, cache: ListCache, owners: Owners) -> None:
         self._database = database
         self.cache = cache
-        self.pages = PageReader(database, cache)
+        self.pages = PageReader(database, cache, owners)
 
     def _changed(self, work: Work, owner_id: str) -> None:
         work.after_commit("list cache invalidation", partial(self.cache.changed, owner_id))

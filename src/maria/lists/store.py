@@ -20,6 +20,7 @@ from maria.lists.models import (
     BUILTIN_TITLES,
     FAVORITES,
     MAX_OWN_LISTS,
+    ListItem,
     MovieList,
 )
 from maria.lists.slugs import base_slug, looks_like_slug, unique_slug
@@ -222,3 +223,29 @@ async def delete_list(db: AsyncSession, user_id: str, slug: str) -> None:
     if current.builtin:
         raise Conflict("Built-in lists can't be deleted")
     await db.execute(delete(MovieList).where(MovieList.id == current.id))
+
+
+async def export(db: AsyncSession, user_id: str) -> list[dict[str, Any]]:
+    """Every list of the user with every item, oldest item first (for the data export)."""
+    lists = await own_lists(db, user_id)
+    out = []
+    for found in lists:
+        rows = await db.execute(
+            select(ListItem.movie_id, ListItem.added_at, ListItem.note)
+            .where(ListItem.list_id == found.id)
+            .order_by(ListItem.added_at, ListItem.movie_id)
+        )
+        out.append(
+            {
+                "slug": found.slug,
+                "title": found.title,
+                "is_public": found.is_public,
+                "builtin": found.builtin,
+                "created_at": found.created_at.isoformat(),
+                "updated_at": found.updated_at.isoformat(),
+                "items": [
+                    {"movie_id": m, "added_at": a.isoformat(), "note": n} for m, a, n in rows
+                ],
+            }
+        )
+    return out

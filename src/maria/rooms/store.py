@@ -289,3 +289,17 @@ async def replace_host(
     """Make ``successor`` host if ``absent`` still is (None if another instance was first)."""
     condition = Room.host_id.is_(None) if absent is None else Room.host_id == absent
     return await _control_update(database, room_id, condition, host_id=successor)
+
+
+async def delete_hosted(db: AsyncSession, host_id: str) -> list[str]:
+    """Delete the rooms ``host_id`` hosts (their messages go by cascade); their ids."""
+    rows = await db.execute(delete(Room).where(Room.host_id == host_id).returning(Room.id))
+    return list(rows.scalars())
+
+
+async def messages_by(db: AsyncSession, user_id: str) -> list[dict[str, Any]]:
+    """Every chat message ``user_id`` wrote, oldest first (for the data export)."""
+    rows = await db.execute(
+        select(RoomMessage).where(RoomMessage.user_id == user_id).order_by(RoomMessage.timestamp)
+    )
+    return [{"room_id": row.room_id, **message_dict(row)} for row in rows.scalars()]

@@ -62,6 +62,15 @@ class UserCache:
             self._entries.popitem(last=False)
         return view
 
+    def known_active(self, user_id: str) -> bool | None:
+        """Whether the account exists and is not disabled, if this instance holds it."""
+        view = self._entries.get(user_id)
+        return None if view is None else not view.disabled
+
+    async def is_active(self, user_id: str) -> bool:
+        view = await self.get(user_id)
+        return view is not None and not view.disabled
+
     async def changed(self, user_id: str) -> None:
         """After a committed write to a user: this instance forgets it now, the others when
         the broker tells them (a failure to tell is the caller's to log)."""

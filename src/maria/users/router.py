@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, File, Header, Path, Response, UploadFile, status
 from starlette.types import Scope
 
+from maria.errors import NotFound, PayloadTooLarge
 from maria.http.deps import IdentityDep, service
 from maria.http.identity import caller_of
 from maria.http.shortcut import with_shortcut
+from maria.users import avatars
 from maria.users.schemas import UserOut, UserPatch
 from maria.users.service import UsersService
 from maria.users.views import UserView
@@ -54,5 +56,55 @@ router.add_api_route(
 
 
 @router.patch("/me", response_model=UserOut)
-async def patch_me(body: UserPatch, identity: IdentityDep, users: Users) -> UserOut:
-    return UserOut.of(await users.update_profile(identity.user_id, display_name=body.display_name))
+async def patch_me(body: UserPatch, identity: IdentityDep, users: Users) -> Response:
+    """Change the display name: NFC, 1-64 characters after trimming, no control or
+    text-direction characters, at least one visible one."""
+    return _json(await users.update_profile(identity.user_id, display_name=body.display_name))
+
+
+@router.put(
+    "/me/avatar",
+    response_model=UserOut,
+    responses={413: {"description": "Over 5 MiB"}, 422: {"description": "Not an image we take"}},
+)
+async def put_avatar(
+    file: Annotated[UploadFile, File(description="PNG, JPEG or WebP, at most 5 MiB")],
+    identity: IdentityDep,
+    users: Users,
+) -> Response:
+    """Upload a picture: it is checked, cropped to 256×256 and re-encoded as WebP without
+    any of the original's metadata; `avatar_url` names the result by its content."""
+    upload = await file.read(avatars.MAX_BYTES + 1)
+    if len(upload) > avatars.MAX_BYTES:
+        raise PayloadTooLarge("An avatar is at most 5 MiB")
+    return _json(await users.set_avatar(identity.user_id, upload))
+
+
+@router.delete("/me/avatar", response_model=UserOut)
+async def delete_avatar(identity: IdentityDep, users: Users) -> Response:
+    return _json(await users.delete_avatar(identity.user_id))
+
+
+avatars_router = APIRouter(prefix="/api/v1/avatars", tags=["users"])
+AVATAR_CACHE = "public, max-age=31536000, immutable"
+
+
+@avatars_router.get(
+    "/{digest}.webp",
+    response_class=Response,
+    responses={200: {"content": {"image/webp": {}}}, 404: {"description": "No such avatar"}},
+)
+async def get_avatar(
+    digest: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    users: Users,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """An avatar by its content's name: never changes, so caches may keep it for good."""
+    etag = f'"{digest}"'
+    headers = {"ETag": etag, "Cache-Control": AVATAR_CACHE}
+    if if_none_match is not None and etag in if_none_match:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    data = await users.avatar(digest)
+    if data is None:
+        raise NotFound("No such avatar")
+    return Response(data, media_type="image/webp", headers=headers)

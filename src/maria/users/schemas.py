@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from maria.fields import NoControl
+from maria.fields import DisplayName
 from maria.users.views import UserView
-
-DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoControl
-]
 
 
 class UserOut(BaseModel):
@@ -41,3 +37,25 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: DisplayName | None = None
+
+
+Password = Field(min_length=1, max_length=1024)
+
+
+class PasswordChange(BaseModel):
+    """``current_password`` may be left out by an account that has none yet (made by a
+    sign-in code)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str | None = Field(default=None, min_length=1, max_length=1024)
+    new_password: str = Password
+
+
+class AccountDeletion(BaseModel):
+    """The password, or (an account without one) a fresh sign-in code mailed to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")

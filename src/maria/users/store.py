@@ -8,15 +8,15 @@ import base64
 import binascii
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import String, Table, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from maria.db import new_id, utcnow
 from maria.errors import Conflict, ValidationFailed
-from maria.users.models import User
+from maria.users.models import Avatar, User
 from maria.users.views import Credentials, UserView
 
 VIEW_COLUMNS = (
@@ -30,6 +30,7 @@ VIEW_COLUMNS = (
     User.created_at,
 )
 _TABLE = User.__table__.c
+_AVATARS = cast(Table, Avatar.__table__)
 _CORE_COLUMNS = tuple(_TABLE[column.key] for column in VIEW_COLUMNS)
 _BY_EMAIL = select(*_CORE_COLUMNS, _TABLE.password_hash).where(
     _TABLE.email == bindparam("email", type_=String())
@@ -53,7 +54,13 @@ async def find(db: AsyncSession | AsyncConnection, user_id: str) -> UserView | N
 
 
 async def insert_user(
-    db: AsyncSession, *, email: str, password_hash: str, display_name: str, role: str
+    db: AsyncSession | AsyncConnection,
+    *,
+    email: str,
+    password_hash: str,
+    display_name: str,
+    role: str,
+    email_verified: bool = False,
 ) -> UserView:
     """A new row; a taken email is a 409."""
     now, user_id = utcnow(), new_id()
@@ -64,7 +71,7 @@ async def insert_user(
         "display_name": display_name,
         "avatar_url": None,
         "role": role,
-        "email_verified": False,
+        "email_verified": email_verified,
         "disabled": False,
         "created_at": now,
         "updated_at": now,
@@ -79,13 +86,15 @@ async def insert_user(
         display_name=display_name,
         avatar_url=None,
         role=role,
-        email_verified=False,
+        email_verified=email_verified,
         disabled=False,
         created_at=now,
     )
 
 
-async def update_user(db: AsyncSession, user_id: str, **values: Any) -> UserView | None:
+async def update_user(
+    db: AsyncSession | AsyncConnection, user_id: str, **values: Any
+) -> UserView | None:
     """Set ``values`` (and ``updated_at``, which the other instances' caches poll)."""
     row = (
         await db.execute(
@@ -98,7 +107,7 @@ async def update_user(db: AsyncSession, user_id: str, **values: Any) -> UserView
     return None if row is None else _view(row)
 
 
-async def delete_user(db: AsyncSession, user_id: str) -> None:
+async def delete_user(db: AsyncSession | AsyncConnection, user_id: str) -> None:
     await db.execute(delete(User).where(User.id == user_id))
 
 
@@ -139,3 +148,38 @@ async def search(
     rows = [_view(row) for row in await db.execute(stmt)]
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+async def lock_admins(db: AsyncSession | AsyncConnection) -> list[tuple[str, bool]]:
+    """``(id, disabled)`` of every admin, their rows held until the transaction ends: a
+    no-op update (row locks on Postgres; SQLite's write lock), so that two admins demoting
+    each other at once cannot both pass the last-admin check."""
+    rows = await db.execute(
+        update(User)
+        .where(User.role == "admin")
+        .values(role=User.role)
+        .returning(User.id, User.disabled)
+        .execution_options(synchronize_session=False)
+    )
+    return [(user_id, disabled) for user_id, disabled in rows]
+
+
+async def set_avatar(
+    db: AsyncSession | AsyncConnection, user_id: str, digest: str, data: bytes
+) -> None:
+    """The user's one avatar row, replaced: the old picture leaves no trace."""
+    await db.execute(delete(_AVATARS).where(_AVATARS.c.user_id == user_id))
+    await db.execute(
+        insert(_AVATARS).values(user_id=user_id, digest=digest, data=data, created_at=utcnow())
+    )
+
+
+async def delete_avatar(db: AsyncSession | AsyncConnection, user_id: str) -> None:
+    await db.execute(delete(_AVATARS).where(_AVATARS.c.user_id == user_id))
+
+
+async def avatar(db: AsyncSession | AsyncConnection, digest: str) -> bytes | None:
+    row = (
+        await db.execute(select(_AVATARS.c.data).where(_AVATARS.c.digest == digest).limit(1))
+    ).first()
+    return None if row is None else bytes(row[0])
