@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from maria.config import Settings, normalize_database_url
 from maria.migrate import upgrade
 from tests.support.app import client_of, make_settings, running
+from tests.support.mail import PUBLIC_URL, MailSink
 from tests.support.services import (
     POSTGRES_URL,
     REDIS_URL,
@@ -98,4 +99,31 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with client_of(app) as c:
+        yield c
+
+
+# -- mail -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sink() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) keeping what it receives."""
+    server = MailSink().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def mail_app(database_url: str, tmp_path: Path, sink: MailSink) -> AsyncIterator[Any]:
+    """The app, mailing to ``sink``; links point to ``PUBLIC_URL``."""
+    settings = make_settings(database_url, tmp_path, smtp_url=sink.url, public_url=PUBLIC_URL)
+    async with running(settings) as application:
+        yield application
+
+
+@pytest.fixture
+async def mail_client(mail_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(mail_app) as c:
         yield c

@@ -224,6 +224,24 @@ def test_create_admin_refuses_a_weak_password(tmp_path: Path, password: str, why
     assert not db.exists() or user_rows(db, "weak@example.com") == []
 
 
+@pytest.mark.parametrize("email", ["not-an-email", "two@@example.com", "a@b", "x" * 330])
+def test_create_admin_refuses_what_registration_refuses(tmp_path: Path, email: str) -> None:
+    env = maria_env(MARIA_DATA_DIR=str(tmp_path / "data"))
+    done = maria(
+        "create-admin",
+        "--email",
+        email,
+        "--password-stdin",
+        env=env,
+        cwd=tmp_path,
+        stdin="a fine long passphrase\n",
+    )
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: ") and "email" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data" / "maria.db").exists()
+
+
 # -- serve: production secrets --------------------------------------------------------
 
 

@@ -344,3 +344,26 @@ async def test_sqlite_without_redis_profile_change_converges(sqlite_clients: Cli
         return bool((await b.get(ME, headers=bearer(session))).json()["display_name"] == "After")
 
     await converge("PATCH on A -> GET on B (SQLite poll)", b_sees_it, within=5)
+
+
+async def test_deleting_an_account_on_a_ends_its_tokens_on_b(clients: Clients) -> None:
+    a, b = clients
+    session = await register(a)
+    assert (await b.get("/api/v1/users/me/lists", headers=bearer(session))).status_code == 200
+    response = await a.request("DELETE", ME, json={"password": PASSWORD}, headers=bearer(session))
+    assert response.status_code == 204, response.text
+    probe = refused(b, session, "/api/v1/users/me/lists")  # a route that reads no user row
+    await converge("account deleted on A -> token refused on B", probe, within=3)
+
+
+async def test_sqlite_without_redis_a_deleted_accounts_tokens_converge(
+    sqlite_clients: Clients,
+) -> None:
+    """The session rows go with the account; the revocations stay where B's poll reads."""
+    a, b = sqlite_clients
+    session = await register(a)
+    assert (await b.get("/api/v1/users/me/lists", headers=bearer(session))).status_code == 200
+    response = await a.request("DELETE", ME, json={"password": PASSWORD}, headers=bearer(session))
+    assert response.status_code == 204, response.text
+    probe = refused(b, session, "/api/v1/users/me/lists")
+    await converge("account deleted on A -> token refused on B (SQLite poll)", probe, within=5)

@@ -77,8 +77,13 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from maria.admin_setup import create_admin
+    from maria.admin_setup import create_admin, email_problem
     from maria.auth.passwords import password_problem
+
+    problem = email_problem(args.email)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     if password is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -15,6 +16,7 @@ from maria.rooms import events, store
 from maria.rooms.events import ChatEvent, ControlEvent
 from maria.rooms.store import Draft
 from tests.support.api import bearer, register
+from tests.support.app import make_admin
 
 
 async def _room_with_member(
@@ -164,3 +166,45 @@ async def test_resync_catches_up_with_what_the_broker_lost(
     assert [c["text"] for c in chats] == ["lost 0", "lost 1", "lost 2"]
     played = [f for f in frames if f["type"] == "playback"]
     assert played and played[-1]["seq"] == state.seq and played[-1]["position"] == 9.0
+
+
+async def test_disabling_a_user_closes_their_room_sockets(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """A disable ends the user's sessions, and with them their sockets (the hub's clock
+    closes sockets of revoked sessions; here within a tick or two)."""
+    admin = await make_admin(app, client)
+    session = await register(client, display_name="Ann")
+    room = (
+        await client.post("/api/v1/rooms", json={"movie_id": 1}, headers=bearer(session))
+    ).json()
+    frames: list[dict[str, Any]] = []
+
+    async def send(texts: list[str]) -> None:
+        frames.extend(json.loads(text) for text in texts)
+
+    async def close(code: int, reason: str) -> None:
+        frames.append({"type": "closed", "code": code})
+
+    sid = json.loads(base64.urlsafe_b64decode(session["access_token"].split(".")[1] + "=="))["sid"]
+    conn = await app.state.services.rooms.hub.join(
+        room["id"],
+        user_id=session["user"]["id"],
+        name="Ann",
+        sid=sid,
+        exp=int(time.time()) + 600,
+        send=send,
+        close=close,
+    )
+    assert conn is not None
+    response = await client.patch(
+        f"/api/v1/admin/users/{session['user']['id']}",
+        json={"disabled": True},
+        headers=bearer(admin),
+    )
+    assert response.status_code == 200
+    for _ in range(500):  # bounded wait for the hub's clock
+        if any(f["type"] == "closed" for f in frames):
+            break
+        await asyncio.sleep(0.01)
+    assert {"type": "closed", "code": 4401} in frames

@@ -18,6 +18,7 @@ log = logging.getLogger("maria.mail")
 LEASE = 60.0  # seconds a claimed message is this sender's (longer than one SMTP exchange)
 BATCH = 20
 POLL = 2.0  # seconds between looks for mail another instance queued, or retries now due
+CLOSE_WAIT = 5.0  # seconds a closing sender may finish its batch
 MAX_ATTEMPTS = 12  # about a day of retries (backoff doubles, at most an hour)
 
 
@@ -32,6 +33,7 @@ class Mailer:
         self._transport = transport
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._skip_locked = database.engine.dialect.name == "postgresql"
 
     async def enqueue(self, work: Work, message: Message, *, user_id: str | None) -> None:
@@ -47,13 +49,20 @@ class Mailer:
         self._task = asyncio.create_task(self._run(), name="maria-mail")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop after the batch under way (at most ``CLOSE_WAIT`` seconds); a batch cut
+        short gives its claims back, so another instance or the next start sends it."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), CLOSE_WAIT)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 while await self.send_due():
                     pass
@@ -61,6 +70,8 @@ class Mailer:
                 log.warning("mail sender: %s", type(exc).__name__)
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
             # that arrives as the event is set (then close() would wait for ever).
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL):
                     await self._wake.wait()
@@ -83,11 +94,20 @@ class Mailer:
             )
             for row in claimed
         ]
-        outcomes = await self._transport.send_many(messages)
+        try:
+            outcomes = await self._transport.send_many(messages)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release([row["id"] for row in claimed]))
+            raise
         async with self._database.connect() as conn:
             for row, error in zip(claimed, outcomes, strict=True):
                 await self._settle(conn, row["id"], row["attempts"], error)
         return len(claimed)
+
+    async def _release(self, mail_ids: list[str]) -> None:
+        with contextlib.suppress(Exception):
+            async with self._database.connect() as conn:
+                await store.release(conn, mail_ids)
 
     async def _settle(
         self, conn: AsyncConnection, mail_id: str, attempts: int, error: Exception | None

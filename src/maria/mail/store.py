@@ -71,5 +71,14 @@ async def failed(db: Db, mail_id: str, *, retry_at: datetime, error: str) -> Non
     )
 
 
+async def release(db: Db, mail_ids: list[str]) -> None:
+    """Give claims back (a sender stopping mid-batch): the messages are due again now."""
+    await db.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(mail_ids))
+        .values(claimed_until=None, attempts=_TABLE.c.attempts - 1)
+    )
+
+
 async def pending(db: Db) -> int:
     return int((await db.execute(select(func.count()).select_from(_TABLE))).scalar_one())
