@@ -4,6 +4,7 @@ tokens stop working at once, its hosted rooms close; and the export holds everyt
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ from sqlalchemy import select, text
 
 from maria.db import Base
 from maria.models import load_all
+from maria.rooms import store
+from maria.rooms.store import Draft
 from tests.support.api import ME, PASSWORD, assert_error, bearer, register
 from tests.support.app import reading
 from tests.support.mail import MailSink, code_of
@@ -62,7 +65,12 @@ async def test_deleting_an_account_leaves_only_the_record_of_it(
     session = await register(mail_client, email="leaver@example.com", display_name="Leaver")
     user_id, email = session["user"]["id"], session["user"]["email"]
     room_id = await populate(mail_client, session)
-    # Another user's room keeps working; the leaver's chat in it is part of their data.
+    # The leaver also talked in someone else's room, which stays (without their words).
+    kept = (
+        await mail_client.post("/api/v1/rooms", json={"movie_id": 9}, headers=bearer(keeper))
+    ).json()
+    said = [Draft(str(uuid.uuid4()), user_id, "Leaver", "bye all", 1)]
+    assert await store.append_messages(mail_app.state.services.database, kept["id"], said)
     await sink.wait("leaver@example.com", 2)
     assert set(await rows_mentioning(mail_app, user_id)) >= {"users", "sessions", "avatars"}
 
@@ -82,6 +90,8 @@ async def test_deleting_an_account_leaves_only_the_record_of_it(
     assert_error(
         await mail_client.get(f"/api/v1/rooms/{room_id}", headers=bearer(keeper)), 404, "not_found"
     )
+    history = await mail_client.get(f"/api/v1/rooms/{kept['id']}/messages", headers=bearer(keeper))
+    assert history.status_code == 200 and history.json() == []
     login = await mail_client.post(
         "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
