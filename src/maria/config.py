@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path("var")
+    # Seconds any wait on Postgres may take (connect, pool, statement): a frozen database
+    # answers 503 in bounded time instead of hanging requests.
+    database_timeout: float = Field(default=2.0, gt=0, le=60)
 
     access_token_ttl: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl: int = Field(default=30 * 86_400, ge=60, le=365 * 86_400)

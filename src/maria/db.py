@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -82,7 +83,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``url``. ``timeout`` (seconds) bounds every wait on Postgres: opening a
+    connection, waiting for one from the pool, and each statement (client and server side),
+    so a frozen database costs a request ``timeout`` seconds, not forever. Migrations pass
+    none: a schema change may take as long as it takes."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
@@ -106,7 +111,40 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 12)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_recycle", 1800)
+    if timeout is not None:
+        kwargs["pool_timeout"] = timeout
+        kwargs["connect_args"] = {
+            "timeout": timeout,
+            "command_timeout": timeout,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+        }
     return create_async_engine(url, **kwargs)
+
+
+# SQLSTATE classes of a database that is away or refusing work, not of a bad statement:
+# connection exceptions (08), insufficient resources (53: too many connections), object not
+# in prerequisite state (55: a database not accepting connections, a lock not available),
+# operator intervention (57: shutdown, statement timeout), system errors (58), and
+# 3D000 (the database does not exist, e.g. dropped or not yet restored).
+_OUTAGE_SQLSTATES = ("08", "53", "55", "57", "58", "3D")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database (or the way to it) is away, so the answer is 503
+    ``unavailable`` rather than a bug's 500."""
+    if isinstance(exc, sqlalchemy_exc.TimeoutError | TimeoutError | OSError):
+        return True  # no pooled connection in time; a statement or connect timed out
+    if isinstance(exc, sqlalchemy_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(
+            exc, sqlalchemy_exc.OperationalError | sqlalchemy_exc.InterfaceError
+        ):
+            return True
+        orig = exc.orig
+        if isinstance(orig, TimeoutError | OSError):
+            return True
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return isinstance(state, str) and state.startswith(_OUTAGE_SQLSTATES)
+    return False
 
 
 class _Unit:
@@ -222,8 +260,8 @@ class Database:
             await engine.dispose()
 
 
-def open_database(url: str) -> Database:
-    engine = make_engine(url)
+def open_database(url: str, *, timeout: float | None = None) -> Database:
+    engine = make_engine(url, timeout=timeout)
     if engine.dialect.name == "sqlite":
         # Switching a pooled aiosqlite connection into autocommit and back costs two trips
         # to the driver's thread per checkout; a pool of its own that stays in autocommit

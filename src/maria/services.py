@@ -82,7 +82,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    database = open_database(settings.resolved_database_url)
+    database = open_database(settings.resolved_database_url, timeout=settings.database_timeout)
     redis: Redis | None = None
     broker: Broker
     counters: Counters

@@ -1,9 +1,10 @@
 """The contract's error body, ``{"error": {"code", "message"}}``, for every failure.
 
 ``install_error_handlers`` renders ``maria.errors.ApiError``, FastAPI's validation errors and
-Starlette's 404/405 in that format. A lost or refused database connection is an outage
-(503 ``unavailable``), not a bug. Anything else becomes a bare 500 with no detail, logged
-server-side.
+Starlette's 404/405 in that format. A database that is away, refusing connections or too
+slow to answer within its timeouts is an outage (503 ``unavailable``), not a bug; so is a
+Redis error the fallbacks did not absorb. Anything else becomes a bare 500 with no detail,
+logged server-side.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from maria.db import is_outage
 from maria.errors import ApiError, Unavailable
 
 log = logging.getLogger("maria.errors")
@@ -104,17 +108,22 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    async def on_database_away(_: Request, exc: Exception) -> JSONResponse:
-        """Lost or refused database connections are an outage (503), not a bug (500)."""
-        if isinstance(exc, DBAPIError):
-            if not exc.connection_invalidated and not isinstance(
-                exc, OperationalError | InterfaceError
-            ):
-                return await on_unexpected(_, exc)
-            exc = exc.orig or exc
-        log.warning("database unavailable: %s", type(exc).__name__)
+    async def on_database_away(request: Request, exc: Exception) -> JSONResponse:
+        """A database that is away, refusing connections or too slow is an outage (503,
+        within the engine's timeouts), not a bug (500)."""
+        if not is_outage(exc):
+            return await on_unexpected(request, exc)
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
         return error_response(
             Unavailable("The database is unavailable", headers={"Retry-After": "1"})
+        )
+
+    async def on_redis_away(_: Request, exc: Exception) -> JSONResponse:
+        """What the Redis fallbacks did not cover (they should cover everything) is an outage
+        too, never a 500."""
+        log.warning("redis unavailable: %s", type(exc).__name__)
+        return error_response(
+            Unavailable("A backing service is unavailable", headers={"Retry-After": "1"})
         )
 
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -124,6 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(DBAPIError, on_database_away)
-    app.add_exception_handler(ConnectionError, on_database_away)
+    for away in (DBAPIError, PoolTimeout, TimeoutError, OSError):
+        app.add_exception_handler(away, on_database_away)
+    app.add_exception_handler(RedisError, on_redis_away)
     app.add_exception_handler(Exception, on_unexpected)
