@@ -8,6 +8,10 @@ import secrets
 from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from maria.accounts.service import Accounts
 from maria.admin.service import AdminService
@@ -19,6 +23,8 @@ from maria.auth.revocation import RevokedSessions
 from maria.auth.service import AuthService
 from maria.auth.tokens import TokenCodec
 from maria.backends.broker import Broker, MemoryBroker, RedisBroker
+from maria.backends.fallback import FallbackCounters
+from maria.backends.health import RedisHealth
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.config import Settings
 from maria.db import Database, open_database
@@ -30,7 +36,7 @@ from maria.mail.templates import Templates
 from maria.mail.transports import DirectoryTransport, SmtpServer, SmtpTransport, Transport
 from maria.ops.service import Readiness
 from maria.rooms.hub import RoomHub
-from maria.rooms.presence import MemoryPresence, Presence, RedisPresence
+from maria.rooms.presence import FallbackPresence, MemoryPresence, Presence, RedisPresence
 from maria.rooms.service import RoomsService
 from maria.users.cache import UserCache
 from maria.users.service import UsersService
@@ -41,6 +47,7 @@ class Services:
     settings: Settings
     database: Database
     redis: Redis | None
+    redis_health: RedisHealth | None
     broker: Broker
     counters: Counters
     passwords: PasswordService
@@ -76,6 +83,8 @@ class Services:
         await self.broker.close()
         await self.counters.close()
         self.passwords.close()
+        if self.redis_health is not None:
+            await self.redis_health.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.close()
@@ -84,15 +93,14 @@ class Services:
 def build_services(settings: Settings) -> Services:
     database = open_database(settings.resolved_database_url, timeout=settings.database_timeout)
     redis: Redis | None = None
+    health: RedisHealth | None = None
     broker: Broker
     counters: Counters
     if settings.redis_url:
-        # A blocking pool: past 100 commands in flight (a room's join/leave storm) callers
-        # wait for a connection instead of failing with MaxConnectionsError.
-        redis = Redis.from_pool(
-            BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
-        )
-        broker, counters = RedisBroker(redis), RedisCounters(redis)
+        redis = redis_client(settings.redis_url)
+        health = RedisHealth(redis)
+        broker = RedisBroker(redis, health)
+        counters = FallbackCounters(RedisCounters(redis), health)
     else:
         broker, counters = MemoryBroker(), MemoryCounters()
     passwords = PasswordService(
@@ -142,7 +150,9 @@ def build_services(settings: Settings) -> Services:
     )
     auth.on_registered.append(recovery.at_registration)
     presence: Presence = (
-        RedisPresence(redis, secrets.token_hex(8)) if redis is not None else MemoryPresence(broker)
+        FallbackPresence(RedisPresence(redis, secrets.token_hex(8)), broker, health)
+        if redis is not None and health is not None
+        else MemoryPresence(broker)
     )
     hub = RoomHub(
         database=database,
@@ -168,6 +178,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         database=database,
         redis=redis,
+        redis_health=health,
         broker=broker,
         counters=counters,
         passwords=passwords,
@@ -181,13 +192,31 @@ def build_services(settings: Settings) -> Services:
         lists=lists,
         rooms=RoomsService(database, hub, counters),
         admin=AdminService(database, users, auth, accounts, audit),
-        readiness=Readiness(database, revoked),
+        readiness=Readiness(database, revoked, health),
         cookies=CookiePolicy(
             secure=settings.cookie_secure,
             access_max_age=settings.access_token_ttl,
             refresh_max_age=settings.refresh_token_ttl,
         ),
     )
+
+
+def redis_client(url: str) -> Redis:
+    """A client that fails fast and retries a dead pooled connection once: a Redis that
+    restarted costs the next command one reconnect, not an error; one that is away or frozen
+    costs about a second before the fallbacks take over (``RedisHealth``)."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        # Past 100 commands in flight (a room's join/leave storm) callers wait for a
+        # connection instead of failing with MaxConnectionsError; but not for long.
+        max_connections=100,
+        timeout=2,
+        socket_connect_timeout=1,
+        socket_timeout=1,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return Redis.from_pool(pool)
 
 
 def mail_transport(settings: Settings) -> Transport:

@@ -17,6 +17,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from maria.backends.health import REDIS_AWAY, RedisHealth
+
 log = logging.getLogger("maria.broker")
 
 Handler = Callable[[str], None]
@@ -65,37 +67,59 @@ class MemoryBroker(_Handlers):
 
 
 class RedisBroker(_Handlers):
-    """Redis pub/sub; reconnects with back-off and tells ``on_reconnect`` hooks to resync."""
+    """Redis pub/sub; reconnects with back-off and tells ``on_reconnect`` hooks to resync.
 
-    def __init__(self, redis: Redis) -> None:
+    While it is not subscribed (Redis away), a message is handed to this instance's
+    handlers directly: the instance keeps its own fan-out, and the others catch up by their
+    polls and resyncs when it is back.
+    """
+
+    RECONNECT_MAX = 2.0  # seconds between attempts at most, so recovery is quick
+
+    def __init__(self, redis: Redis, health: RedisHealth) -> None:
         super().__init__()
         self._redis = redis
+        self._health = health
         self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
+        self._settled = asyncio.Event()  # subscribed, or found Redis away
+        self._subscribed = False
+        self._wake = asyncio.Event()  # the health probe saw Redis back: retry now
+        health.on_back.append(self._wake.set)
 
     async def publish(self, channel: str, message: str) -> None:
-        await self._redis.publish(channel, message)
+        if self._subscribed and self._health.available:
+            try:
+                await self._redis.publish(channel, message)
+                return
+            except REDIS_AWAY as exc:
+                self._health.failed(exc)
+        self.dispatch(channel, message)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="maria-broker")
-        # Subscribed before serving, so no message published after start is missed.
+        # Subscribed before serving, so no message published after start is missed (or
+        # Redis is away: serve on with local fan-out rather than wait for it).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout=5)
+            await asyncio.wait_for(self._settled.wait(), timeout=5)
 
     async def _listen(self) -> None:
         delay = 0.1
-        first = True
+        lost = False
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(*self.handlers)
-                    self._ready.set()
-                    if not first:
+                    self._subscribed = True
+                    self._settled.set()
+                    if lost:
+                        log.info("redis pub/sub subscribed again")
+                        self._health.recovered()
                         for hook in self.on_reconnect:
                             hook()
-                    first, delay = False, 0.1
-                    async for msg in pubsub.listen():
-                        if msg["type"] == "message":
+                    lost, delay = False, 0.1
+                    while True:
+                        msg = await pubsub.get_message(timeout=1.0)
+                        if msg is not None and msg["type"] == "message":
                             channel, data = msg["channel"], msg["data"]
                             self.dispatch(
                                 channel.decode() if isinstance(channel, bytes) else channel,
@@ -104,12 +128,15 @@ class RedisBroker(_Handlers):
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                log.warning(
-                    "redis pub/sub lost (%s); reconnecting in %.1fs", type(exc).__name__, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                first = False
+                self._subscribed = False
+                self._settled.set()
+                self._health.failed(exc)  # logs once per outage, not per attempt
+                log.debug("redis pub/sub lost (%s); again in %.1fs", type(exc).__name__, delay)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                delay = min(delay * 2, self.RECONNECT_MAX)
+                lost = True
 
     async def close(self) -> None:
         if self._task is not None:

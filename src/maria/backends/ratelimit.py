@@ -107,8 +107,11 @@ class MemoryCounters:
         while len(self._windows) >= self._max_keys:  # still full: drop the oldest windows
             del self._windows[next(iter(self._windows))]
 
-    async def close(self) -> None:
+    def clear(self) -> None:
         self._windows.clear()
+
+    async def close(self) -> None:
+        self.clear()
 
 
 # Decrement a live counter atomically; an expired key stays absent (a plain DECR would create

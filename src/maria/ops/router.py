@@ -30,6 +30,7 @@ async def metrics() -> Response:
 @router.get("/readyz")
 async def readyz(readiness: Ready) -> dict[str, str]:
     """Ready to serve: the database answers within two seconds and the revoked-session
-    list has been loaded from it (before that, a logged-out token might pass)."""
+    list has been loaded from it (before that, a logged-out token might pass). With Redis
+    configured, ``redis`` says ``ok`` or ``degraded`` (serving on in-process fallbacks)."""
     await readiness.check()
-    return {"status": "ready"}
+    return readiness.report()

@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import text
 
 from maria.auth.revocation import RevokedSessions
+from maria.backends.health import RedisHealth
 from maria.db import Database
 from maria.errors import Unavailable
 
@@ -14,9 +15,20 @@ READY_TIMEOUT = 2.0
 
 
 class Readiness:
-    def __init__(self, database: Database, revoked: RevokedSessions) -> None:
+    def __init__(
+        self, database: Database, revoked: RevokedSessions, redis: RedisHealth | None = None
+    ) -> None:
         self._database = database
         self._revoked = revoked
+        self._redis = redis
+
+    def report(self) -> dict[str, str]:
+        """What a ready instance says about itself: ``redis`` is ``degraded`` while it runs
+        on its fallbacks (still ready: it serves), absent without Redis."""
+        body = {"status": "ready"}
+        if self._redis is not None:
+            body["redis"] = self._redis.status
+        return body
 
     async def check(self) -> None:
         """Ready: the database answers within two seconds and the revoked-session list has

@@ -86,6 +86,15 @@ class Maintenance:
             room.host_replaced()
 
     def resync_all(self) -> None:
+        self._rooms.spawn(self._resync_all())
+
+    async def _resync_all(self) -> None:
+        # Alive first: after a Redis restart the entries added back count only once this
+        # instance's liveness key exists again (else others read the room empty for seconds).
+        try:
+            await self._presence.heartbeat()
+        except Exception as exc:
+            log.warning("presence heartbeat failed: %s", type(exc).__name__)
         for room in self._rooms.all():
             if room.view is not None:
                 self._rooms.spawn(self._resync(room))

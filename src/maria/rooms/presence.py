@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from maria.backends import channels
 from maria.backends.broker import Broker
+from maria.backends.health import RedisHealth
 from maria.rooms import events
 from maria.rooms.events import JoinEvent, LeaveEvent
 from maria.rooms.views import Member
@@ -72,6 +73,9 @@ class MemoryPresence:
 
     async def heartbeat(self) -> None:
         return None
+
+    def clear(self) -> None:
+        self._rooms.clear()
 
 
 # Fields are "<user id>|<instance id>", values {"name", "since"}; ARGV[1] is the prefix of
@@ -230,6 +234,59 @@ class RedisPresence:
 
     async def forget(self, room_id: str) -> None:
         await self._redis.delete(self._key(room_id))
+
+
+class FallbackPresence:
+    """Redis presence while Redis answers; this instance's own members while it does not
+    (their join/leave events go out through the broker's local fan-out). When Redis is
+    back the local entries are dropped: the broker's reconnect makes every room add its
+    members back to Redis and resync."""
+
+    def __init__(self, shared: RedisPresence, broker: Broker, health: RedisHealth) -> None:
+        self._shared = shared
+        self._local = MemoryPresence(broker)
+        self._broker = broker
+        self._health = health
+        health.on_back.append(self._local.clear)
+
+    async def add(self, room_id: str, member: Member) -> None:
+        await self._health.attempt(
+            lambda: self._shared.add(room_id, member), lambda: self._local.add(room_id, member)
+        )
+
+    async def remove(self, room_id: str, user_id: str, name: str) -> None:
+        await self._health.attempt(
+            lambda: self._shared.remove(room_id, user_id, name),
+            lambda: self._remove_locally(room_id, user_id, name),
+        )
+
+    async def _remove_locally(self, room_id: str, user_id: str, name: str) -> None:
+        """Their last socket here is gone: announce the leave, whether they joined before
+        the outage (an entry only Redis held) or during it."""
+        if any(m.user_id == user_id for m in await self._local.members(room_id)):
+            await self._local.remove(room_id, user_id, name)
+        else:
+            await self._broker.publish(
+                channels.ROOMS, events.encode(room_id, LeaveEvent(user_id, name))
+            )
+
+    async def members(self, room_id: str) -> list[Member]:
+        return await self._health.attempt(
+            lambda: self._shared.members(room_id), lambda: self._local.members(room_id)
+        )
+
+    async def sweep(self, room_id: str) -> None:
+        await self._health.attempt(
+            lambda: self._shared.sweep(room_id), lambda: self._local.sweep(room_id)
+        )
+
+    async def forget(self, room_id: str) -> None:
+        await self._health.attempt(
+            lambda: self._shared.forget(room_id), lambda: self._local.forget(room_id)
+        )
+
+    async def heartbeat(self) -> None:
+        await self._health.attempt(self._shared.heartbeat, self._local.heartbeat)
 
 
 def _text(value: bytes | str) -> str:
