@@ -28,7 +28,7 @@ from maria.rooms.maintenance import Maintenance
 from maria.rooms.membership import Membership
 from maria.rooms.playback import Action, now_ms
 from maria.rooms.presence import Presence
-from maria.rooms.protocol import CLOSE_GOING_AWAY
+from maria.rooms.protocol import CLOSE_SERVICE_RESTART
 from maria.rooms.registry import Registry
 from maria.rooms.views import Member
 from maria.users.service import UsersService
@@ -83,7 +83,9 @@ class RoomHub:
         conns = [
             conn
             for room in self._rooms.all()
-            for conn in room.close_all(CLOSE_GOING_AWAY, "going_away: the server is shutting down")
+            for conn in room.close_all(
+                CLOSE_SERVICE_RESTART, "service_restart: the server is restarting; reconnect"
+            )
         ]
         await asyncio.sleep(0.1)
         for conn in conns:

@@ -6,8 +6,8 @@ its sender one error reply and nothing else. Unknown fields are ignored (forward
 compatibility); known fields must have exactly the documented JSON types.
 
 Close codes: 4401 not (or no longer) authenticated, 4404 unknown room, 4410 room deleted,
-1008 the client reads too slowly, 1001 the server is going away. Liveness is the server's
-WebSocket ping (uvicorn pings every 20 s and drops a socket silent for 20 s more), so no
+1008 the client reads too slowly, 1012 the server restarts (reconnect). Liveness is the
+server's WebSocket ping (uvicorn pings every 20 s and drops a socket silent for 20 s more), so no
 heartbeat frame exists at this level.
 """
 
@@ -26,7 +26,7 @@ MAX_TOKEN = 8 * 1024
 MAX_USER_ID = 64
 CONTROL_MODES = frozenset({"host", "everyone"})
 
-CLOSE_GOING_AWAY = 1001
+CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: reconnect, to this or another instance
 CLOSE_SLOW = 1008
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
