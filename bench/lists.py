@@ -347,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                 MARIA_SECRET_KEY=secrets.token_urlsafe(48),
                 MARIA_DATA_DIR=str(workdir / "data"),
                 MARIA_DATABASE_URL=url,
+                MARIA_TRUSTED_PROXIES="127.0.0.1",  # users sign up from addresses of their own
             )
             if args.redis_url:
                 env["MARIA_REDIS_URL"] = args.redis_url

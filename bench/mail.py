@@ -106,6 +106,7 @@ def forgot_timing(args: argparse.Namespace, workdir: Path) -> bool:
         env = clean_env(
             MARIA_SECRET_KEY=secrets.token_urlsafe(48),
             MARIA_DATA_DIR=str(workdir / "forgot"),
+            MARIA_TRUSTED_PROXIES="127.0.0.1",  # requests come from X-Forwarded-For addresses
             MARIA_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
         )
         maria = Server("maria-forgot", [*maria_argv(), "serve"], env, workdir)

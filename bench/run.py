@@ -428,6 +428,7 @@ def bench_database(
         MARIA_ENV="production",
         MARIA_SECRET_KEY=secrets.token_urlsafe(48),
         MARIA_DATA_DIR=str(workdir / f"data-{kind}"),
+        MARIA_TRUSTED_PROXIES="127.0.0.1",  # users come from X-Forwarded-For addresses
     )
     stack = contextlib.ExitStack()
     redis_url = args.redis_url if kind == "postgres" else ""

@@ -65,6 +65,7 @@ def shared_env(postgres_database: str, redis_url: str, tmp_path: Path) -> dict[s
         MARIA_REDIS_URL=redis_url,
         MARIA_SECRET_KEY=TEST_SECRET,
         MARIA_DATA_DIR=str(tmp_path / "data"),
+        MARIA_TRUSTED_PROXIES="127.0.0.1",  # the tests play clients behind a local proxy
         **CHEAP_HASHING,
     )
 

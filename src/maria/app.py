@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from maria import __version__
 from maria.accounts.router import router as accounts_router
@@ -16,6 +17,7 @@ from maria.admin.router import router as admin_router
 from maria.auth.router import router as auth_router
 from maria.config import Settings, load_settings
 from maria.http.body import BodyLimit
+from maria.http.cors import VaryOrigin
 from maria.http.errors import ERROR_RESPONSES, install_error_handlers
 from maria.http.identity import Authentication
 from maria.http.metrics import HttpMetrics
@@ -82,7 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", CSRF_HEADER],
+            # What cross-origin scripts may read: when to retry, list versions, request ids.
+            expose_headers=["Retry-After", "ETag", "X-Request-ID"],
         )
+        app.add_middleware(VaryOrigin)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
@@ -90,4 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger={"/api/v1/users/me/avatar": avatars.MAX_BYTES + 64 * 1024},
     )
     app.add_middleware(HttpMetrics)
+    if settings.trusted_proxies:
+        # Outermost: limits, sessions, audit and metrics all see the client's own address.
+        # Of X-Forwarded-For, the right-most hop that is not a trusted proxy counts, so a
+        # client's own header cannot choose its address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -60,9 +60,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http="maria.http.head:HeadLimitProtocol",  # httptools, with the request head capped
         access_log=args.access_log,
-        proxy_headers=True,
+        # Forwarded headers are Maria's to judge (MARIA_TRUSTED_PROXIES, in the app), not
+        # uvicorn's, which would believe any client connecting from 127.0.0.1.
+        proxy_headers=False,
         ws="maria.rooms.wire:FramesProtocol",  # room fan-out: one write per member per batch
         ws_per_message_deflate=False,  # ~200-byte chat frames: compression costs more than it saves
         log_level="info",

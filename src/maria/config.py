@@ -6,6 +6,7 @@ failing on the first request.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
 
     cookie_secure: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDRs); none by default,
+    # not even loopback: else any local client picks its own address for the limits.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     password_hash_threads: int = Field(default=0, ge=0, le=64)
@@ -69,12 +73,49 @@ class Settings(BaseSettings):
     room_chat_limit: int = Field(default=5, ge=1)
     room_chat_window: int = Field(default=2, ge=1, le=3600)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin == "*":
+                raise ValueError(
+                    "'*' is refused: with credentials it would let any web page read a "
+                    "signed-in user's data; list the exact origins, e.g. https://kinoway.example"
+                )
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or "*" in origin
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username is not None
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an exact origin (scheme://host[:port], no path), "
+                    "e.g. http://localhost:3000"
+                )
+        return origins
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or CIDR, e.g. 10.0.0.0/8 or 127.0.0.1"
+                ) from None
+        return proxies
 
     @field_validator("smtp_url", mode="before")
     @classmethod
