@@ -19,11 +19,14 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from maria.app import create_app
 from maria.migrate import upgrade
 from tests.support.api import ME, PASSWORD, assert_error, bearer, register
 from tests.support.app import app_and_client, make_settings
 from tests.support.faults import TcpProxy, tcp_proxy
 from tests.support.lists import BASE
+from tests.support.rooms import Api, Peer
+from tests.support.servers import uvicorn_thread
 from tests.support.services import fresh_postgres, pg, plain_pg
 
 TIMEOUT = 1.0  # MARIA_DATABASE_TIMEOUT for these tests
@@ -244,3 +247,37 @@ async def test_starts_without_its_database_and_becomes_ready_when_it_returns(
             assert session["user"]["email"].endswith("@example.com")
     finally:
         proxy.close()
+
+
+async def test_room_sockets_during_an_outage_get_unavailable_and_recover(
+    postgres_database: str, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    url = make_url(postgres_database).set(port=proxy.port).render_as_string(hide_password=False)
+    settings = make_settings(url, tmp_path, database_timeout=TIMEOUT)
+    with uvicorn_thread(create_app(settings), lifespan="on") as port:
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=BOUND) as client:
+            api = Api(client)
+            ann, bob = await api.user("Ann"), await api.user("Bob")
+            room = await api.room(ann)
+            pa = await Peer.open(base, room["id"], ann["access_token"])
+
+            proxy.cut()
+            await pa.send({"type": "chat", "text": "lost?"})
+            error = await pa.expect("error", within=BOUND)
+            assert error["code"] == "unavailable", error
+            assert (await pa.ping())["type"] == "pong"  # the socket is alive
+            other = await Peer.open(base, room["id"])  # joining reads Bob from the database
+            await other.send({"type": "auth", "token": bob["access_token"]})
+            code, why = await other.closed(within=BOUND)
+            assert code == 1013 and why is not None and why.startswith("unavailable"), (code, why)
+
+            proxy.restore()
+            for _ in range(50):
+                await pa.send({"type": "chat", "text": "back"})
+                frame = await pa.recv(BOUND)
+                if frame["type"] == "chat":
+                    break
+                await asyncio.sleep(0.1)
+            assert frame["type"] == "chat" and frame["text"] == "back", frame
+            await pa.close()

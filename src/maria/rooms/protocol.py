@@ -6,9 +6,9 @@ its sender one error reply and nothing else. Unknown fields are ignored (forward
 compatibility); known fields must have exactly the documented JSON types.
 
 Close codes: 4401 not (or no longer) authenticated, 4404 unknown room, 4410 room deleted,
-1008 the client reads too slowly, 1012 the server restarts (reconnect). Liveness is the
-server's WebSocket ping (uvicorn pings every 20 s and drops a socket silent for 20 s more), so no
-heartbeat frame exists at this level.
+1008 the client reads too slowly, 1012 the server restarts (reconnect), 1013 try again
+later (the database is away). Liveness is the server's WebSocket ping (uvicorn pings every
+20 s and drops a socket silent for 20 s more), so no heartbeat frame exists at this level.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ CONTROL_MODES = frozenset({"host", "everyone"})
 
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: reconnect, to this or another instance
 CLOSE_SLOW = 1008
+CLOSE_TRY_AGAIN_LATER = 1013  # the database is away: the socket could not join
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_DELETED = 4410

@@ -34,8 +34,9 @@ Error codes: `invalid_json`, `unknown_type`, `validation_error`, `unsupported_fr
 (binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `rate_limited`
 (with `retry_after` s), `unavailable`, `invalid_token`, `token_expired`. Close codes:
 4401 unauthenticated / token expired / session revoked, 4404 unknown room, 4410 room
-deleted, 1008 client too slow to read, 1012 server restarting (reconnect). The server sends
-WebSocket pings (uvicorn: every 20 s); a socket that does not answer within 20 s is dropped.
+deleted, 1008 client too slow to read, 1012 server restarting (reconnect), 1013 try again
+later (database away). The server sends WebSocket pings (uvicorn: every 20 s); a socket that
+does not answer within 20 s is dropped.
 """
 
 

@@ -17,6 +17,7 @@ import logging
 from starlette.types import Message, Send
 from starlette.websockets import WebSocket
 
+from maria.db import is_outage
 from maria.errors import ApiError
 from maria.http.identity import caller_of, verify_in_band
 from maria.identity import Identity
@@ -25,6 +26,7 @@ from maria.rooms.conn import Conn
 from maria.rooms.hub import RoomHub
 from maria.rooms.protocol import (
     CLOSE_NOT_FOUND,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     Auth,
     Chat,
@@ -73,9 +75,9 @@ async def serve(
     except ApiError as exc:
         await shut(ws, CLOSE_UNAUTHENTICATED, reason(exc.code, exc.message))
         return
-    except Exception:
-        log.exception("reading the user failed")
-        await shut(ws, 1011, reason("unavailable", "Try again later"))
+    except Exception as exc:
+        failed("reading the user", exc)
+        await shut(ws, CLOSE_TRY_AGAIN_LATER, reason("unavailable", "Try again later"))
         return
     if not is_room_id(room_id):
         await shut(ws, CLOSE_NOT_FOUND, reason("not_found", "No such room"))
@@ -91,9 +93,9 @@ async def serve(
             close=ws.close,
             write_now=wire.direct_writer(ws),
         )
-    except Exception:
-        log.exception("joining room %s failed", room_id)
-        await shut(ws, 1011, reason("unavailable", "Try again later"))
+    except Exception as exc:
+        failed(f"joining room {room_id}", exc)
+        await shut(ws, CLOSE_TRY_AGAIN_LATER, reason("unavailable", "Try again later"))
         return
     if conn is None:
         await shut(ws, CLOSE_NOT_FOUND, reason("not_found", "No such room"))
@@ -165,8 +167,8 @@ async def handle(conn: Conn, data: str | bytes | None, hub: RoomHub, ws: WebSock
         await dispatch(conn, command, hub, ws)
     except ApiError as exc:
         conn.push(protocol.error(exc.code, exc.message))
-    except Exception:
-        log.exception("room command failed")
+    except Exception as exc:
+        failed("a room command", exc)
         conn.push(protocol.error("unavailable", "The server could not do that; try again"))
 
 
@@ -205,3 +207,11 @@ def reauthenticate(conn: Conn, token: str, ws: WebSocket) -> None:
             }
         )
     )
+
+
+def failed(what: str, exc: Exception) -> None:
+    """An outage (the database away or too slow) is a warning; anything else is a bug."""
+    if is_outage(exc):
+        log.warning("%s failed: the database is unavailable (%s)", what, type(exc).__name__)
+    else:
+        log.error("%s failed", what, exc_info=exc)
