@@ -246,3 +246,16 @@ def test_an_empty_secret_key_counts_as_unset(
     monkeypatch.setenv("MARIA_ENV", "production")
     with pytest.raises(ConfigError, match="requires MARIA_SECRET_KEY"):
         load_settings()
+
+
+def test_production_cookies_are_secure_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MARIA_ENV", "production")
+    monkeypatch.setenv("MARIA_SECRET_KEY", "s" * 40)
+    assert load_settings().cookie_secure is True
+    monkeypatch.setenv("MARIA_COOKIE_SECURE", "false")  # e.g. TLS ends before a plain hop
+    assert load_settings().cookie_secure is False
+    monkeypatch.setenv("MARIA_ENV", "development")
+    monkeypatch.delenv("MARIA_COOKIE_SECURE")
+    assert load_settings().cookie_secure is False

@@ -146,6 +146,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
+        if self.env == "production" and "cookie_secure" not in self.model_fields_set:
+            self.cookie_secure = True  # production is served over HTTPS (ASVS 3.3.1)
         if self.env == "production":
             if self.secret_key is None:
                 raise ValueError(
