@@ -39,6 +39,7 @@ Reported, as a Markdown block ready for bench/RESULTS.md:
 - errors by kind (statuses with their error code, client timeouts, connection errors, WS
   error frames and closes), with when they happened and whether they are acceptable;
 - VmRSS of each instance after the warm-up and at the end, and the growth;
+- a timeline: the HTTP answers in 20 slices of the run (2xx, 503, other errors, p50/p99);
 - acknowledged list writes: items a 2xx ``PUT`` added that the final lists lack, or a 2xx
   ``DELETE`` removed that they still hold;
 - with ``--restart-db``: Postgres is stopped (``pg_ctl stop -m fast``) at half time, left
@@ -46,6 +47,11 @@ Reported, as a Markdown block ready for bench/RESULTS.md:
   the moment Postgres accepts connections again (a probe connecting every 10 ms) to the
   first successful database-backed request (login, refresh, list read or write) it answers;
   also the last 503 and the first chat echo after that moment.
+
+Each user has a connection pool of its own (at most 8 requests under way; a start beyond
+that is dropped and counted), so that the generator stays cheap (~0.25 core at 150 req/s).
+With ``--keep-logs DIR`` the servers', Redis's and Postgres's logs stay in DIR (Postgres
+logs lock waits and statements over 1 s).
 
 Goals (exit status 1 when one is missed): no 500 (or any 5xx but 503); no error of any other
 kind — the only acceptable ones are, with ``--restart-db`` and only from the stop until
@@ -66,6 +72,7 @@ import json
 import os
 import pwd
 import random
+import shlex
 import shutil
 import signal
 import ssl
@@ -175,12 +182,13 @@ class PgCluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c log_lock_waits=on -c log_min_duration_statement=1000"  # for the log
         self.pg_ctl("-l", str(self.log), "-o", options, "start")
 
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("-m", mode, "stop")
 
-    def destroy(self) -> None:
+    def destroy(self, keep_log_in: Path | None = None) -> None:
         pid_file = self.data / "postmaster.pid"
         if pid_file.exists():
             try:
@@ -189,6 +197,9 @@ class PgCluster:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
                     time.sleep(1)
+        if keep_log_in is not None and self.log.exists():
+            with contextlib.suppress(OSError):
+                shutil.copy(self.log, keep_log_in / "postgres.log")
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -247,7 +258,7 @@ class RedisServer:
 def services(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[PgCluster, list[Server]]]:
     with contextlib.ExitStack() as stack:
         cluster = PgCluster()
-        stack.callback(cluster.destroy)
+        stack.callback(cluster.destroy, workdir if args.keep_logs else None)
         cluster.start()
         asyncio.run(pg(cluster.url(), 'CREATE DATABASE "maria_soak"'))
         redis_server = RedisServer(workdir)
@@ -303,6 +314,7 @@ class Recorder:
         self.errors: list[tuple[float, str, int, str, float]] = []
         self.db_events: list[tuple[float, int, bool]] = []  # (time, instance, success)
         self.chat_events: list[tuple[float, int, bool]] = []
+        self.http: list[tuple[float, float, str]] = []  # (time, ms, error kind) per request
         self.deliveries: dict[bool, list[float]] = {True: [], False: []}  # same instance?
         self.dropped = 0
         self.relogins = 0
@@ -323,6 +335,8 @@ class Recorder:
             self.errors.append((at, kind, instance, op, ms))
         else:
             ep.latencies_ms.append(ms)
+        if op in MIX:
+            self.http.append((at, ms, kind))
         if op in DB_BACKED:
             self.db_events.append((at, instance, not kind))
         elif op == "chat":
@@ -765,7 +779,7 @@ class Soak:
                 say(f"[+{now:.0f} s] warmed up: RSS {[k // 1024 for k in self.warm_rss]} MiB")
             if due == sample:
                 sample += 5.0
-                if int(now) % 30 < 5:
+                if sample % 30 == 5:  # every 30 s
                     started = sum(e.count for op, e in self.rec.endpoints.items() if op in MIX)
                     say(f"[+{now:.0f} s] {started} requests, {len(self.rec.errors)} errors")
 
@@ -858,7 +872,7 @@ def commit() -> str:
     return done.stdout.strip() or "?"
 
 
-def ms(value: float) -> str:
+def ms_text(value: float) -> str:
     return "–" if value != value else f"{value:.1f}"  # NaN: no value
 
 
@@ -888,7 +902,7 @@ def report(soak: Soak, args: argparse.Namespace) -> bool:
         f"## Soak: two instances, {title} ({when}, source {commit()})",
         "",
         "```",
-        "  ".join(soak.command),
+        shlex.join(soak.command),
         "```",
         "",
         f"Two `maria serve` (production settings and argon2 parameters) sharing a throwaway "
@@ -911,15 +925,15 @@ def report(soak: Soak, args: argparse.Namespace) -> bool:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(ep.statuses.items()))
         out.append(
             f"| {name} | {ep.count} | {ep.errors} | {rate:.2f} | "
-            f"{ms(percentile(ep.latencies_ms, 0.5))} | {ms(percentile(ep.latencies_ms, 0.99))} "
-            f"| {ep.max_ms:.0f} | {statuses} |"
+            f"{ms_text(percentile(ep.latencies_ms, 0.5))} | "
+            f"{ms_text(percentile(ep.latencies_ms, 0.99))} | {ep.max_ms:.0f} | {statuses} |"
         )
     lost, expected = lost_deliveries(soak)
     for same, label in ((True, "same instance"), (False, "other instance")):
         got = rec.deliveries[same]
         out.append(
-            f"| WS chat delivery, {label} | {len(got)} | | | {ms(percentile(got, 0.5))} | "
-            f"{ms(percentile(got, 0.99))} | {max(got, default=0):.0f} | |"
+            f"| WS chat delivery, {label} | {len(got)} | | | {ms_text(percentile(got, 0.5))} | "
+            f"{ms_text(percentile(got, 0.99))} | {max(got, default=0):.0f} | |"
         )
     out += [
         "",
@@ -970,6 +984,7 @@ def report(soak: Soak, args: argparse.Namespace) -> bool:
         )
     warm_at = min(args.warmup, args.duration / 4)
     out += ["", f"(Warm-up: the first {warm_at:g} s.)", ""]
+    out += timeline(rec, soak.load_seconds)
     recovered = True
     if args.restart_db:
         o = outage
@@ -1043,6 +1058,25 @@ def report(soak: Soak, args: argparse.Namespace) -> bool:
             for line in distinct[:15]:
                 say(f"  {line[:300]}")
     return all(goals.values())
+
+
+def timeline(rec: Recorder, seconds: float) -> list[str]:
+    """HTTP requests in 20 slices of the run, by the time they were answered."""
+    width = seconds / 20
+    rows = [
+        "| s into the run | answered | 2xx | 503 | other errors | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in range(20):
+        inside = [(ms, kind) for at, ms, kind in rec.http if n * width <= at < (n + 1) * width]
+        good = [ms for ms, kind in inside if not kind]
+        unavailable = sum(kind == "HTTP 503 unavailable" for _, kind in inside)
+        rows.append(
+            f"| {n * width:.0f}–{(n + 1) * width:.0f} | {len(inside)} | {len(good)} | "
+            f"{unavailable} | {len(inside) - len(good) - unavailable} | "
+            f"{ms_text(percentile(good, 0.5))} | {ms_text(percentile(good, 0.99))} |"
+        )
+    return [*rows, ""]
 
 
 def lost_deliveries(soak: Soak) -> tuple[int, int]:
