@@ -1061,14 +1061,17 @@ def report(soak: Soak, args: argparse.Namespace) -> bool:
 
 
 def timeline(rec: Recorder, seconds: float) -> list[str]:
-    """HTTP requests in 20 slices of the run, by the time they were answered."""
+    """HTTP requests in 20 slices of the run, by the time they were answered (the last
+    slice also holds the answers that came after the load stopped)."""
     width = seconds / 20
+    last = max((at for at, *_ in rec.http), default=seconds)
     rows = [
         "| s into the run | answered | 2xx | 503 | other errors | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for n in range(20):
-        inside = [(ms, kind) for at, ms, kind in rec.http if n * width <= at < (n + 1) * width]
+        end = (n + 1) * width if n < 19 else last + 1
+        inside = [(ms, kind) for at, ms, kind in rec.http if n * width <= at < end]
         good = [ms for ms, kind in inside if not kind]
         unavailable = sum(kind == "HTTP 503 unavailable" for _, kind in inside)
         rows.append(
