@@ -67,7 +67,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import importlib.util
 import json
 import os
 import pwd
@@ -87,15 +86,9 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore asks for sniffio on every pool operation; without it (anyio 4 no longer brings
-    # it), each ask is a failed import that searches sys.path again: a third of the load
-    # generator's CPU at 150 req/s. A None entry makes that import fail at once.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-import httpx  # noqa: E402
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
-from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))

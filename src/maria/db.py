@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -145,6 +146,36 @@ def is_outage(exc: BaseException) -> bool:
         state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
         return isinstance(state, str) and state.startswith(_OUTAGE_SQLSTATES)
     return False
+
+
+class OutageLog:
+    """Outages logged as warnings at most once per ``every`` seconds per kind of work, with
+    how many were held back: an outage under load is a few lines, not hundreds (each request
+    and poll that met it). Anything else that failed is a bug: logged with its traceback."""
+
+    def __init__(self, log: logging.Logger, every: float = 10.0) -> None:
+        self._log = log
+        self._every = every
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        if not is_outage(exc):
+            self._log.error("%s failed", what, exc_info=exc)
+            return
+        now = time.monotonic()
+        last = self._last.get(what)
+        if last is not None and now - last < self._every:
+            self._held[what] = self._held.get(what, 0) + 1
+            return
+        self._last[what] = now
+        held = self._held.pop(what, 0)
+        self._log.warning(
+            "%s: the database is unavailable (%s)%s",
+            what,
+            type(getattr(exc, "orig", None) or exc).__name__,
+            f"; {held} more like it since the last line" if held else "",
+        )
 
 
 class _Unit:

@@ -10,6 +10,7 @@ freezes, or is a throwaway database of the test's own: never the shared server i
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -113,14 +114,18 @@ async def through_proxy(
 
 
 async def test_a_stopped_database_gives_503_everywhere_then_recovers(
-    through_proxy: httpx.AsyncClient, proxy: TcpProxy
+    through_proxy: httpx.AsyncClient, proxy: TcpProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = through_proxy
     session = await register(client)
     assert (await client.get(ME, headers=bearer(session))).status_code == 200
 
     proxy.cut()
-    await all_unavailable(client, session)
+    with caplog.at_level(logging.WARNING, logger="maria.errors"):
+        await all_unavailable(client, session)
+        await all_unavailable(client, session)
+    lines = [r for r in caplog.records if r.name == "maria.errors"]
+    assert len(lines) <= 1, [r.getMessage() for r in lines]  # 16 refusals, one line at most
     await still_ready_for_tokens(client, session)
 
     proxy.restore()

@@ -22,10 +22,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from maria.db import is_outage
+from maria.db import OutageLog, is_outage
 from maria.errors import ApiError, Unavailable
 
 log = logging.getLogger("maria.errors")
+outages = OutageLog(log)
 
 
 class ErrorDetail(BaseModel):
@@ -113,7 +114,7 @@ def install_error_handlers(app: FastAPI) -> None:
         within the engine's timeouts), not a bug (500)."""
         if not is_outage(exc):
             return await on_unexpected(request, exc)
-        log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+        outages.failed("requests", exc)
         return error_response(
             Unavailable("The database is unavailable", headers={"Retry-After": "1"})
         )

@@ -8,9 +8,11 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from maria.db import OutageLog
 from maria.rooms.room import LocalRoom
 
 log = logging.getLogger("maria.rooms")
+outages = OutageLog(log)
 
 
 class Registry:
@@ -50,8 +52,10 @@ class Registry:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("room task failed", exc_info=task.exception())
+        if not task.cancelled():
+            exc = task.exception()
+            if exc is not None:  # an outage: a warning now and then; else a bug's traceback
+                outages.failed("a room task", exc)
 
     def cancel_tasks(self) -> None:
         for task in list(self._tasks):

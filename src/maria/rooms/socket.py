@@ -17,7 +17,7 @@ import logging
 from starlette.types import Message, Send
 from starlette.websockets import WebSocket
 
-from maria.db import is_outage
+from maria.db import OutageLog
 from maria.errors import ApiError
 from maria.http.identity import caller_of, verify_in_band
 from maria.identity import Identity
@@ -41,6 +41,7 @@ from maria.rooms.views import is_room_id
 from maria.users.service import UsersService
 
 log = logging.getLogger("maria.rooms")
+outages = OutageLog(log)
 
 MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is at most 125 bytes
 
@@ -76,7 +77,7 @@ async def serve(
         await shut(ws, CLOSE_UNAUTHENTICATED, reason(exc.code, exc.message))
         return
     except Exception as exc:
-        failed("reading the user", exc)
+        outages.failed("reading the user", exc)
         await shut(ws, CLOSE_TRY_AGAIN_LATER, reason("unavailable", "Try again later"))
         return
     if not is_room_id(room_id):
@@ -94,7 +95,7 @@ async def serve(
             write_now=wire.direct_writer(ws),
         )
     except Exception as exc:
-        failed(f"joining room {room_id}", exc)
+        outages.failed("joining a room", exc)
         await shut(ws, CLOSE_TRY_AGAIN_LATER, reason("unavailable", "Try again later"))
         return
     if conn is None:
@@ -168,7 +169,7 @@ async def handle(conn: Conn, data: str | bytes | None, hub: RoomHub, ws: WebSock
     except ApiError as exc:
         conn.push(protocol.error(exc.code, exc.message))
     except Exception as exc:
-        failed("a room command", exc)
+        outages.failed("a room command", exc)
         conn.push(protocol.error("unavailable", "The server could not do that; try again"))
 
 
@@ -207,11 +208,3 @@ def reauthenticate(conn: Conn, token: str, ws: WebSocket) -> None:
             }
         )
     )
-
-
-def failed(what: str, exc: Exception) -> None:
-    """An outage (the database away or too slow) is a warning; anything else is a bug."""
-    if is_outage(exc):
-        log.warning("%s failed: the database is unavailable (%s)", what, type(exc).__name__)
-    else:
-        log.error("%s failed", what, exc_info=exc)
