@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, WebSocket, status
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from maria.fields import ID_PATTERN
 from maria.http.deps import IdentityDep, service
 from maria.rooms import socket, store
 from maria.rooms.schemas import MemberOut, MessageOut, RoomCreate, RoomDetail, RoomOut
@@ -62,7 +63,8 @@ async def list_messages(
     identity: IdentityDep,
     rooms: Rooms,
     before: Annotated[
-        str | None, Query(max_length=64, description="A message id: page from before it")
+        str | None,
+        Query(pattern=ID_PATTERN, description="A message id: page from before it"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=store.MAX_PAGE)] = 50,
 ) -> list[MessageOut]:

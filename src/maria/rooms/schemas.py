@@ -5,18 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from maria.fields import JsonInteger, Trimmed
 from maria.rooms.models import MAX_MOVIE_ID, MAX_TITLE
 from maria.rooms.views import Member, RoomView
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE)]
+Title = Annotated[str, Trimmed(MAX_TITLE)]
 
 
 class RoomCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    movie_id: int = Field(strict=True, ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id")
+    movie_id: Annotated[int, JsonInteger] = Field(
+        strict=True, ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id"
+    )
     title: Title | None = None
 
 
