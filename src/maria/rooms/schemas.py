@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from maria.fields import JsonInteger, Trimmed
 from maria.rooms.models import MAX_MOVIE_ID, MAX_TITLE
+from maria.rooms.playback import MAX_POSITION
 from maria.rooms.views import Member, RoomView
 
 Title = Annotated[str, Trimmed(MAX_TITLE)]
@@ -25,7 +26,9 @@ class RoomCreate(BaseModel):
 
 class PlaybackOut(BaseModel):
     state: Literal["playing", "paused"]
-    position: float = Field(description="Seconds into the film at server time `at`")
+    position: float = Field(
+        ge=0, le=MAX_POSITION, description="Seconds into the film at server time `at`"
+    )
     at: int = Field(description="Server time (unix ms) at which `position` holds")
     by: str | None = Field(description="Who made the last change")
     seq: int = Field(description="Grows by one per change: drop states with a smaller one")

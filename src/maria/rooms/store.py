@@ -17,7 +17,7 @@ from sqlalchemy import Table, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.db import Database
-from maria.errors import BadCursor, Forbidden, NotFound
+from maria.errors import BadCursor, Conflict, Forbidden, NotFound
 from maria.rooms.models import Room, RoomMessage
 from maria.rooms.playback import Action, Playback, apply, now_ms
 from maria.rooms.views import RoomView, is_room_id, message_dict, playback_of
@@ -243,7 +243,8 @@ async def change_playback(
             )
             if result.scalar_one_or_none() is not None:
                 return new
-    raise Forbidden("Playback is changing too fast; try again")
+    # Contention, not permission: other members' changes kept winning the race.
+    raise Conflict("Playback is changing too fast; try again")
 
 
 async def _control_update(
