@@ -24,7 +24,8 @@ SOCKET_DOC = """
 allowed origin) or a first frame `{"type":"auth","token":"<access token>"}` within 5 s;
 otherwise close 4401. Frames are JSON objects with a `type`:
 
-- client: `chat {text}`, `playback {action: play|pause|seek, position?}`,
+- client: `chat {text}`, `playback {action: play|pause|seek, position?}` (seconds, 0 to
+  604800: 7 days),
   `control {mode: host|everyone}`, `host {user_id}`, `ping {t0}`, `auth {token}` (refresh).
 - server: `welcome {room, members, playback, history, host_id, control, user_id,
   server_time}`, `chat` (a Message), `presence {event: join|leave, user_id, name}`,
@@ -32,7 +33,8 @@ otherwise close 4401. Frames are JSON objects with a `type`:
   `pong {t0, server_time}`, `authenticated {user_id, expires_at}`, `error {code, message}`.
 
 Error codes: `invalid_json`, `unknown_type`, `validation_error`, `unsupported_frame`
-(binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `rate_limited`
+(binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `conflict` (playback
+changing too fast: try again), `rate_limited`
 (with `retry_after` s), `unavailable`, `invalid_token`, `token_expired`. Close codes:
 4401 unauthenticated / token expired / session revoked, 4404 unknown room, 4410 room
 deleted, 1008 client too slow to read, 1001 server going away. The server sends
