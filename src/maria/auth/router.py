@@ -71,8 +71,8 @@ async def login(body: LoginIn, auth: Auth, cookies: Cookies, client: ClientDep) 
 
 @router.post("/token", response_model=TokenOut)
 async def token(
-    username: Annotated[PlainText, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1024)],
+    username: Annotated[PlainText, Form(min_length=1, max_length=320)],  # "" is as missing
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
     auth: Auth,
     client: ClientDep,
 ) -> TokenOut:

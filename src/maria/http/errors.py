@@ -40,6 +40,7 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorOut, "description": "Refused; `error.code` says why"},
     422: {"model": ErrorOut, "description": "Invalid request (`validation_error`)"},
+    503: {"model": ErrorOut, "description": "A dependency is down (`unavailable`, `Retry-After`)"},
 }
 
 _HTTP_CODES = {
