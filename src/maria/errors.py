@@ -74,6 +74,17 @@ class ValidationFailed(ApiError):
     status, code, message = 422, "validation_error", "Invalid request"
 
 
+class BadCursor(ValidationFailed):
+    """A page anchor of the documented shape that names no place to page from (garbled,
+    another list's, an unknown message): a rule no schema can state, so the answer says
+    so with ``type: cursor`` in its details."""
+
+    def __init__(self, message: str = "Invalid cursor", *, param: str = "cursor") -> None:
+        super().__init__(
+            message, details=[{"loc": ["query", param], "msg": message, "type": "cursor"}]
+        )
+
+
 class RateLimited(ApiError):
     status, code, message = 429, "rate_limited", "Too many requests, try again later"
 

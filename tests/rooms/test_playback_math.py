@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from maria.rooms.playback import BadPosition, Playback, apply, live_position, newer, valid_position
+from maria.rooms.playback import (
+    MAX_POSITION,
+    BadPosition,
+    Playback,
+    apply,
+    live_position,
+    newer,
+    valid_position,
+)
 
 T0 = 1_700_000_000_000  # unix ms
 
@@ -53,9 +61,26 @@ def test_seq_grows_by_one_and_stale_states_lose() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [-1, -0.001, math.inf, -math.inf, math.nan, True, False, "5", None, [1], 10**400]
+    "bad",
+    [
+        -1,
+        -0.001,
+        math.inf,
+        -math.inf,
+        math.nan,
+        True,
+        False,
+        "5",
+        None,
+        [1],
+        10**400,
+        1e308,
+        604_800.001,
+        604_801,
+        1e12,
+    ],
 )
-def test_position_must_be_a_finite_number_not_below_zero(bad: object) -> None:
+def test_position_must_be_seconds_from_0_to_7_days(bad: object) -> None:
     with pytest.raises(BadPosition):
         valid_position(bad)
     if bad is not None:
@@ -65,7 +90,15 @@ def test_position_must_be_a_finite_number_not_below_zero(bad: object) -> None:
 
 def test_valid_positions() -> None:
     assert valid_position(0) == 0.0 and isinstance(valid_position(3), float)
-    assert valid_position(1e12) == 1e12
+    assert valid_position(-0.0) == 0.0
+    assert valid_position(604_800) == MAX_POSITION == 7 * 86_400
+
+
+def test_a_film_playing_on_stops_at_the_bound() -> None:
+    state = Playback(state="playing", position=MAX_POSITION - 1, at=T0)
+    assert live_position(state, T0 + 500) == MAX_POSITION - 0.5
+    assert live_position(state, T0 + 3_600_000) == MAX_POSITION
+    assert apply(state, "pause", None, "ann", T0 + 3_600_000).position == MAX_POSITION
 
 
 def test_seek_needs_a_position() -> None:

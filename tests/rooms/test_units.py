@@ -107,6 +107,15 @@ def test_parse_commands() -> None:
         (frame(type="host", user_id="u" * 65), "validation_error"),
         (frame(type="auth", token="t" * 9000), "validation_error"),
         (frame(type="ping", t0=None), "validation_error"),
+        # Found by tests/fuzz: unhashable values once crashed the socket.
+        (frame(type="control", mode=[]), "validation_error"),
+        (frame(type="playback", action={"x": 1}), "validation_error"),
+        # Positions: seconds from 0 to 7 days.
+        (frame(type="playback", action="seek", position=1e308), "validation_error"),
+        (frame(type="playback", action="seek", position=604_800.5), "validation_error"),
+        (frame(type="playback", action="play", position=-1), "validation_error"),
+        ('{"type": "playback", "action": "seek", "position": NaN}', "invalid_json"),
+        ('{"type": "playback", "action": "seek", "position": 1e400}', "validation_error"),
     ],
 )
 def test_parse_refusals(data: str | bytes | None, code: str) -> None:

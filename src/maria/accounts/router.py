@@ -11,6 +11,7 @@ from maria.accounts.service import Accounts
 from maria.audit.schemas import AuditPage
 from maria.audit.service import AuditLog
 from maria.auth.recovery import Recovery
+from maria.fields import CURSOR_PATTERN
 from maria.http.deps import ClientDep, IdentityDep, service
 from maria.http.transport import CookiePolicy
 from maria.users.schemas import AccountDeletion, PasswordChange
@@ -60,7 +61,7 @@ async def export_me(identity: IdentityDep, accounts: AccountsDep) -> dict[str, A
 async def my_audit(
     identity: IdentityDep,
     audit: AuditDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditPage:
     """What happened to the caller's account (sign-ins, password changes, …), newest first."""

@@ -22,7 +22,7 @@ from maria.auth.passwords import PasswordService
 from maria.auth.recovery import Recovery
 from maria.auth.service import AuthService
 from maria.db import Database, Work
-from maria.errors import InvalidCredentials, ValidationFailed
+from maria.errors import InvalidCredentials
 from maria.identity import Client, Identity
 from maria.lists import store as lists_store
 from maria.rooms import store as rooms_store
@@ -63,13 +63,15 @@ class Accounts:
         if has_password:
             assert found is not None
             if password is None:
-                raise ValidationFailed("Send your password to delete the account")
+                raise InvalidCredentials("This account confirms with its password")
             ok, _ = await self._passwords.verify(found.password_hash, password)
             if not ok:
                 raise InvalidCredentials("The password is wrong")
         else:
             if code is None:
-                raise ValidationFailed("Send a sign-in code (POST /auth/email-code) to confirm")
+                raise InvalidCredentials(
+                    "This account has no password: send a sign-in code (POST /auth/email-code)"
+                )
             async with self._database.work() as work:  # a wrong try is counted and kept
                 matched = await self._recovery.use_code(work, user.email, code)
             if not matched:

@@ -11,7 +11,7 @@ from maria.admin.service import AdminService
 from maria.audit.schemas import AuditPage
 from maria.audit.service import EVENTS
 from maria.errors import ValidationFailed
-from maria.fields import ID_PATTERN, PlainText
+from maria.fields import CURSOR_PATTERN, ID_PATTERN, PlainText
 from maria.http.deps import ClientDep, require_admin, service
 from maria.identity import Identity
 
@@ -28,7 +28,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 async def list_users(
     admin: Admin,
     query: Annotated[PlainText | None, Query(max_length=320)] = None,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AdminUserPage:
     users, next_cursor = await admin.list_users(query=query, cursor=cursor, limit=limit)
@@ -82,8 +82,8 @@ async def end_user_session(
 async def audit(
     admin: Admin,
     user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    event: Annotated[str | None, Query(max_length=40)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    event: Annotated[str | None, Query(json_schema_extra={"enum": sorted(EVENTS)})] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AuditPage:
     """The audit log, newest first, optionally one user's or one kind of event."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from maria.auth.views import SessionView
 from maria.users.schemas import UserOut
@@ -24,7 +24,7 @@ class AdminUserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "admin"] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class AdminUserPage(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -14,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from maria.audit.models import AuditEvent
 from maria.db import new_id, utcnow
-from maria.errors import ValidationFailed
+from maria.errors import BadCursor
 
 _TABLE = cast(Table, AuditEvent.__table__)
 _INSERT = insert(_TABLE)
 Db = AsyncSession | AsyncConnection
+_ID = re.compile(r"[0-9a-f-]{1,36}")  # the event id in a cursor: a UUID, nothing to trip SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +74,14 @@ def _encode_cursor(view: EventView) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
         at, event_id = raw.split("|", 1)
         moment = datetime.fromisoformat(at)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValidationFailed("Invalid cursor") from None
-    if moment.tzinfo is None or len(event_id) > 36:
-        raise ValidationFailed("Invalid cursor")
+        raise BadCursor() from None
+    if moment.tzinfo is None or not _ID.fullmatch(event_id):
+        raise BadCursor()
     return moment, event_id
 
 

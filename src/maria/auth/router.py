@@ -71,8 +71,8 @@ async def login(body: LoginIn, auth: Auth, cookies: Cookies, client: ClientDep) 
 
 @router.post("/token", response_model=TokenOut)
 async def token(
-    username: Annotated[PlainText, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1024)],
+    username: Annotated[PlainText, Form(min_length=1, max_length=320)],  # "" is as missing
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
     auth: Auth,
     client: ClientDep,
 ) -> TokenOut:
@@ -165,7 +165,12 @@ async def _after_response(what: str, call: Callable[[], Awaitable[None]]) -> Non
         log.exception("%s failed after the response", what)
 
 
-@router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED, responses=ACCEPTED)
+@router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses=ACCEPTED,
+)
 async def forgot_password(
     body: EmailIn, recovery: RecoveryDep, auth: Auth, client: ClientDep, later: BackgroundTasks
 ) -> Response:
@@ -186,7 +191,12 @@ async def reset_password(body: ResetIn, recovery: RecoveryDep, client: ClientDep
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/email/verify/send", status_code=status.HTTP_202_ACCEPTED, responses=ACCEPTED)
+@router.post(
+    "/email/verify/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses=ACCEPTED,
+)
 async def send_verification(
     identity: IdentityDep, recovery: RecoveryDep, client: ClientDep
 ) -> Response:
@@ -204,7 +214,12 @@ async def verify_email(body: TokenIn, recovery: RecoveryDep, client: ClientDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/email-code", status_code=status.HTTP_202_ACCEPTED, responses=ACCEPTED)
+@router.post(
+    "/email-code",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses=ACCEPTED,
+)
 async def send_code(
     body: EmailIn, recovery: RecoveryDep, auth: Auth, client: ClientDep, later: BackgroundTasks
 ) -> Response:

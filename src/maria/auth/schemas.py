@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from maria.fields import DisplayName, PlainText
+from maria.fields import DisplayName, Email, NewPassword, PlainText
 from maria.users.schemas import UserOut
 
-Password = Field(min_length=1, max_length=1024)
+Password = Field(min_length=1, max_length=1024)  # what signing in takes: any old password
 
 
 class Strict(BaseModel):
@@ -18,8 +18,8 @@ class Strict(BaseModel):
 
 
 class RegisterIn(Strict):
-    email: EmailStr = Field(max_length=320)
-    password: str = Password
+    email: Email
+    password: str = NewPassword
     display_name: DisplayName
 
 
@@ -66,7 +66,7 @@ class DeviceSessionOut(BaseModel):
 
 
 class EmailIn(Strict):
-    email: EmailStr = Field(max_length=320)
+    email: Email
 
 
 class TokenIn(Strict):
@@ -75,9 +75,9 @@ class TokenIn(Strict):
 
 class ResetIn(Strict):
     token: str = Field(min_length=1, max_length=256)
-    new_password: str = Password
+    new_password: str = NewPassword
 
 
 class CodeIn(Strict):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits from the mail")

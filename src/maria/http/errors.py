@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from maria.db import OutageLog, is_outage
 from maria.errors import ApiError, Unavailable
@@ -44,6 +45,7 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": ErrorOut, "description": "Refused; `error.code` says why"},
     422: {"model": ErrorOut, "description": "Invalid request (`validation_error`)"},
+    503: {"model": ErrorOut, "description": "A dependency is down (`unavailable`, `Retry-After`)"},
 }
 
 _HTTP_CODES = {
@@ -87,6 +89,23 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path has (RFC 9110's ``Allow``): each is asked of the
+    routes in turn. The router's own 405 names only the first route that matched the path,
+    and each method of a path is a route of its own."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -99,15 +118,14 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
-        return JSONResponse(
-            error_body(code, message),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
 
     async def on_database_away(request: Request, exc: Exception) -> JSONResponse:
         """A database that is away, refusing connections or too slow is an outage (503,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from maria.errors import ValidationFailed
+from maria.errors import BadCursor
 from maria.lists.models import MAX_MOVIE_ID
 
 Order = Literal["newest", "oldest"]
@@ -64,7 +64,7 @@ class PageQuery:
 
     def check_list(self, list_id: str) -> None:
         if self.list_tag is not None and self.list_tag != _list_tag(list_id):
-            raise ValidationFailed("This cursor belongs to another list")
+            raise BadCursor("This cursor belongs to another list")
 
 
 def _list_tag(list_id: str) -> str:
@@ -85,7 +85,7 @@ def encode_cursor(list_id: str, order: Order, position: Position) -> str:
 
 def decode_cursor(cursor: str) -> tuple[Order, Position, str]:
     """The order, position and list tag a cursor holds; 422 if it is garbled."""
-    invalid = ValidationFailed("Invalid cursor")
+    invalid = BadCursor()
     try:
         padded = cursor.encode("ascii") + b"=" * (-len(cursor) % 4)
         raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
@@ -108,7 +108,7 @@ def page_query(*, order: Order | None, limit: int, cursor: str | None) -> PageQu
         return PageQuery(order or DEFAULT_ORDER, limit, None, None)
     cursor_order, position, tag = decode_cursor(cursor)
     if order is not None and order != cursor_order:
-        raise ValidationFailed(f"This cursor pages in '{cursor_order}' order")
+        raise BadCursor(f"This cursor pages in '{cursor_order}' order")
     return PageQuery(cursor_order, limit, position, cursor, tag)
 
 

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from maria.errors import NotFound
+from maria.fields import CURSOR_PATTERN
 from maria.http.deps import IdentityDep, MaybeIdentityDep, service
 from maria.http.shortcut import with_shortcut
 from maria.lists.hotpath import cached_page, page_response
@@ -30,6 +32,17 @@ from maria.lists.store import could_be_user_id
 
 router = APIRouter(prefix="/api/v1/users", tags=["lists"])
 OWN = "/me/lists"
+
+
+class _ListSlug(StringConvertor):
+    """A path segment naming a list: never ``import``, a reserved slug, so that
+    ``/me/lists/import`` is only the import (its other methods are 405s, ``Allow: POST``)."""
+
+    regex = "(?!import$)[^/]+"
+
+
+register_url_convertor("list_slug", _ListSlug())
+ONE = OWN + "/{slug:list_slug}"
 Lists = Annotated[ListsService, service("lists")]
 PageRoute = with_shortcut("lists", cached_page)
 
@@ -37,7 +50,12 @@ Slug = Annotated[str, Path(description="The list's slug, e.g. `favorites`")]
 MovieId = Annotated[int, Path(ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 Cursor = Annotated[
-    str | None, Query(max_length=MAX_CURSOR, description="`next_cursor` of the previous page")
+    str | None,
+    Query(
+        max_length=MAX_CURSOR,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page",
+    ),
 ]
 OrderParam = Annotated[
     Order | None,
@@ -98,13 +116,13 @@ async def import_lists(body: ImportIn, identity: IdentityDep, lists: Lists) -> I
     return ImportOut.of(await lists.import_lists(identity.user_id, body.arrays()))
 
 
-@router.get(OWN + "/{slug}", response_model=ListOut, responses=NOT_FOUND)
+@router.get(ONE, response_model=ListOut, responses=NOT_FOUND)
 async def get_list(slug: Slug, identity: IdentityDep, lists: Lists) -> ListOut:
     """One of the caller's lists."""
     return ListOut.of(await lists.get_list(identity.user_id, slug))
 
 
-@router.patch(OWN + "/{slug}", response_model=ListOut, responses={**NOT_FOUND, **CONFLICT})
+@router.patch(ONE, response_model=ListOut, responses={**NOT_FOUND, **CONFLICT})
 async def patch_list(slug: Slug, body: ListPatch, identity: IdentityDep, lists: Lists) -> ListOut:
     """Rename a list or make it public/private. The slug stays; built-ins can't be renamed."""
     updated = await lists.update_list(
@@ -113,9 +131,7 @@ async def patch_list(slug: Slug, body: ListPatch, identity: IdentityDep, lists: 
     return ListOut.of(updated)
 
 
-@router.delete(
-    OWN + "/{slug}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **CONFLICT}
-)
+@router.delete(ONE, status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **CONFLICT})
 async def delete_list(slug: Slug, identity: IdentityDep, lists: Lists) -> Response:
     """Delete an own list and its items (built-ins: 409)."""
     await lists.delete_list(identity.user_id, slug)

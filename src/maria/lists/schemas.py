@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from maria.fields import JsonPattern, Trimmed
 from maria.lists.importer import ImportResult
 from maria.lists.items import ItemView
 from maria.lists.models import MAX_NOTE, MAX_TITLE
@@ -27,18 +27,14 @@ def _storable(text: str) -> str:
     return text
 
 
-def _title_text(text: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise ValueError("must not contain control characters")
-    return _storable(text)
-
-
-Title = Annotated[
+Title = Annotated[str, Trimmed(MAX_TITLE)]
+# Notes may span lines: only what no database stores is refused.
+Note = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE),
-    AfterValidator(_title_text),
+    StringConstraints(max_length=MAX_NOTE),
+    AfterValidator(_storable),
+    JsonPattern("^[^\\u0000]*$"),
 ]
-Note = Annotated[str, StringConstraints(max_length=MAX_NOTE), AfterValidator(_storable)]
 
 
 class ListCreate(BaseModel):

@@ -17,10 +17,12 @@ from typing import Any, Literal
 State = Literal["playing", "paused"]
 Action = Literal["play", "pause", "seek"]
 ACTIONS: frozenset[str] = frozenset({"play", "pause", "seek"})
+# No film runs a week: a position past that is a client's bug (or ``1e308``), not a film.
+MAX_POSITION = 7 * 24 * 3600.0
 
 
 class BadPosition(ValueError):
-    """A position that is not a finite number of seconds ≥ 0."""
+    """A position that is not a number of seconds in 0 … ``MAX_POSITION``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +38,25 @@ class Playback:
 
 
 def valid_position(value: object) -> float:
-    """The position as a float; booleans, NaN, infinities and negatives are refused."""
+    """The position as a float; booleans, NaN, infinities, negatives and anything past
+    ``MAX_POSITION`` (7 days) are refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadPosition("position must be a number of seconds")
     try:
         position = float(value)
     except OverflowError:  # an integer too large for a float
         raise BadPosition("position must be a finite number") from None
-    if not math.isfinite(position) or position < 0:
-        raise BadPosition("position must be a finite number >= 0")
+    if not math.isfinite(position) or not 0 <= position <= MAX_POSITION:
+        raise BadPosition(f"position must be a number of seconds from 0 to {MAX_POSITION:.0f}")
     return position
 
 
 def live_position(playback: Playback, now_ms: int) -> float:
-    """Where the film is at ``now_ms``: it advances only while playing (never backwards)."""
+    """Where the film is at ``now_ms``: it advances only while playing (never backwards),
+    and never past ``MAX_POSITION``."""
     if playback.state != "playing":
         return playback.position
-    return playback.position + max(0, now_ms - playback.at) / 1000.0
+    return min(MAX_POSITION, playback.position + max(0, now_ms - playback.at) / 1000.0)
 
 
 def apply(

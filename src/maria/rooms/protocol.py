@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from maria.rooms.models import MAX_TEXT
 from maria.rooms.playback import ACTIONS, Action, BadPosition, Playback, valid_position
@@ -135,7 +135,7 @@ def parse(data: str | bytes | None) -> Command:
         return Ping(_number(obj, "t0"))
     if kind == "playback":
         action = obj.get("action")
-        if action not in ACTIONS:
+        if not isinstance(action, str) or action not in ACTIONS:  # a list is unhashable
             raise FrameError("validation_error", "'action' must be play, pause or seek")
         position = obj.get("position")
         try:
@@ -144,10 +144,10 @@ def parse(data: str | bytes | None) -> Command:
             raise FrameError("validation_error", str(exc)) from None
         if value is None and action == "seek":
             raise FrameError("validation_error", "seek needs a 'position'")
-        return PlaybackCommand(action, value)
+        return PlaybackCommand(cast(Action, action), value)
     if kind == "control":
         mode = obj.get("mode")
-        if mode not in CONTROL_MODES:
+        if not isinstance(mode, str) or mode not in CONTROL_MODES:
             raise FrameError("validation_error", "'mode' must be host or everyone")
         return Control(mode)
     if kind == "host":

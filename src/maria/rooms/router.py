@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, WebSocket, status
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from maria.fields import ID_PATTERN
 from maria.http.deps import IdentityDep, service
 from maria.rooms import socket, store
 from maria.rooms.schemas import MemberOut, MessageOut, RoomCreate, RoomDetail, RoomOut
@@ -23,7 +24,8 @@ SOCKET_DOC = """
 allowed origin) or a first frame `{"type":"auth","token":"<access token>"}` within 5 s;
 otherwise close 4401. Frames are JSON objects with a `type`:
 
-- client: `chat {text}`, `playback {action: play|pause|seek, position?}`,
+- client: `chat {text}`, `playback {action: play|pause|seek, position?}` (seconds, 0 to
+  604800: 7 days),
   `control {mode: host|everyone}`, `host {user_id}`, `ping {t0}`, `auth {token}` (refresh).
 - server: `welcome {room, members, playback, history, host_id, control, user_id,
   server_time}`, `chat` (a Message), `presence {event: join|leave, user_id, name}`,
@@ -31,7 +33,8 @@ otherwise close 4401. Frames are JSON objects with a `type`:
   `pong {t0, server_time}`, `authenticated {user_id, expires_at}`, `error {code, message}`.
 
 Error codes: `invalid_json`, `unknown_type`, `validation_error`, `unsupported_frame`
-(binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `rate_limited`
+(binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `conflict` (playback
+changing too fast: try again), `rate_limited`
 (with `retry_after` s), `unavailable`, `invalid_token`, `token_expired`. Close codes:
 4401 unauthenticated / token expired / session revoked, 4404 unknown room, 4410 room
 deleted, 1008 client too slow to read, 1012 server restarting (reconnect), 1013 try again
@@ -63,7 +66,8 @@ async def list_messages(
     identity: IdentityDep,
     rooms: Rooms,
     before: Annotated[
-        str | None, Query(max_length=64, description="A message id: page from before it")
+        str | None,
+        Query(pattern=ID_PATTERN, description="A message id: page from before it"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=store.MAX_PAGE)] = 50,
 ) -> list[MessageOut]:

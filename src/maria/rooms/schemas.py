@@ -5,24 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from maria.fields import JsonInteger, Trimmed
 from maria.rooms.models import MAX_MOVIE_ID, MAX_TITLE
+from maria.rooms.playback import MAX_POSITION
 from maria.rooms.views import Member, RoomView
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE)]
+Title = Annotated[str, Trimmed(MAX_TITLE)]
 
 
 class RoomCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    movie_id: int = Field(strict=True, ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id")
+    movie_id: Annotated[int, JsonInteger] = Field(
+        strict=True, ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id"
+    )
     title: Title | None = None
 
 
 class PlaybackOut(BaseModel):
     state: Literal["playing", "paused"]
-    position: float = Field(description="Seconds into the film at server time `at`")
+    position: float = Field(
+        ge=0, le=MAX_POSITION, description="Seconds into the film at server time `at`"
+    )
     at: int = Field(description="Server time (unix ms) at which `position` holds")
     by: str | None = Field(description="Who made the last change")
     seq: int = Field(description="Grows by one per change: drop states with a smaller one")

@@ -17,7 +17,7 @@ from sqlalchemy import Table, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.db import Database
-from maria.errors import Forbidden, NotFound, ValidationFailed
+from maria.errors import BadCursor, Conflict, Forbidden, NotFound
 from maria.rooms.models import Room, RoomMessage
 from maria.rooms.playback import Action, Playback, apply, now_ms
 from maria.rooms.views import RoomView, is_room_id, message_dict, playback_of
@@ -90,7 +90,7 @@ async def list_messages(
             )
         ).scalar_one_or_none()
         if seq is None:
-            raise ValidationFailed("'before' is not the id of a message in this room")
+            raise BadCursor("'before' is not the id of a message in this room", param="before")
         query = query.where(RoomMessage.seq < seq)
     rows = (await db.execute(query.order_by(RoomMessage.seq.desc()).limit(limit))).scalars()
     return [message_dict(row) for row in reversed(list(rows))]
@@ -243,7 +243,8 @@ async def change_playback(
             )
             if result.scalar_one_or_none() is not None:
                 return new
-    raise Forbidden("Playback is changing too fast; try again")
+    # Contention, not permission: other members' changes kept winning the race.
+    raise Conflict("Playback is changing too fast; try again")
 
 
 async def _control_update(

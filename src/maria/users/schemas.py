@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from maria.fields import DisplayName
+from maria.fields import DisplayName, NewPassword
 from maria.users.views import UserView
+
+CODE_PATTERN = r"^[0-9]{6}$"
 
 
 class UserOut(BaseModel):
@@ -39,9 +41,6 @@ class UserPatch(BaseModel):
     display_name: DisplayName | None = None
 
 
-Password = Field(min_length=1, max_length=1024)
-
-
 class PasswordChange(BaseModel):
     """``current_password`` may be left out by an account that has none yet (made by a
     sign-in code)."""
@@ -49,13 +48,37 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
-    new_password: str = Password
+    new_password: str = NewPassword
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("leave it out instead of sending null")
+    return value
 
 
 class AccountDeletion(BaseModel):
-    """The password, or (an account without one) a fresh sign-in code mailed to it."""
+    """The password, or (an account without one) a fresh sign-in code mailed to it: one of
+    the two is required; which one the account takes is its own (the other is a 401)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [{"required": ["password"]}, {"required": ["code"]}]},
+    )
 
-    password: str | None = Field(default=None, min_length=1, max_length=1024)
-    code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    password: Annotated[
+        str | None,
+        BeforeValidator(_not_null),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 1024}),
+    ] = Field(default=None, min_length=1, max_length=1024)
+    code: Annotated[
+        str | None,
+        BeforeValidator(_not_null),
+        WithJsonSchema({"type": "string", "pattern": CODE_PATTERN}),
+    ] = Field(default=None, pattern=CODE_PATTERN)
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> AccountDeletion:
+        if self.password is None and self.code is None:
+            raise ValueError("send your password, or a sign-in code for an account without one")
+        return self

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from maria.db import new_id, utcnow
-from maria.errors import Conflict, ValidationFailed
+from maria.errors import BadCursor, Conflict
 from maria.users.models import Avatar, User
 from maria.users.views import Credentials, UserView
 
@@ -31,6 +32,7 @@ VIEW_COLUMNS = (
 )
 _TABLE = User.__table__.c
 _AVATARS = cast(Table, Avatar.__table__)
+_ID = re.compile(r"[0-9a-f-]{1,36}")  # the user id in a cursor: a UUID, nothing to trip SQL
 _CORE_COLUMNS = tuple(_TABLE[column.key] for column in VIEW_COLUMNS)
 _BY_EMAIL = select(*_CORE_COLUMNS, _TABLE.password_hash).where(
     _TABLE.email == bindparam("email", type_=String())
@@ -123,11 +125,15 @@ def _encode_cursor(user: UserView) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
         created, user_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), user_id
+        moment = datetime.fromisoformat(created)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValidationFailed("Invalid cursor") from None
+        raise BadCursor() from None
+    if moment.tzinfo is None or not _ID.fullmatch(user_id):
+        raise BadCursor()
+    return moment, user_id
 
 
 async def search(
