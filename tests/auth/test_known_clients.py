@@ -27,7 +27,14 @@ from maria.auth.models import KnownAddress
 from maria.auth.tokens import b64url_encode
 from maria.db import utcnow
 from tests.support.api import PASSWORD, TEST_SECRET, assert_error, register
-from tests.support.app import client_of, make_settings, reading, running, transaction
+from tests.support.app import (
+    client_of,
+    make_settings,
+    reading,
+    running,
+    statements,
+    transaction,
+)
 from tests.support.mail import MailSink, code_of
 
 AUTH = "/api/v1/auth"
@@ -375,6 +382,24 @@ async def test_an_address_is_known_for_30_days(app: Any, client: httpx.AsyncClie
     assert_limited(await attempt(client, "home@example.com", PASSWORD))
     # Old rows are pruned.
     assert await app.state.services.known.prune() == 1
+
+
+async def test_a_sign_in_writes_its_address_at_most_hourly(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """The hot path: an address this instance remembered within the hour costs no statement."""
+    await register(client, email="often@example.com")
+    database = app.state.services.database
+    with statements(database) as seen:
+        assert_signed_in(await attempt(client, "often@example.com", PASSWORD))
+    assert not [sql for sql in seen if "known_addresses" in sql]
+    async with from_ip(app, "198.51.100.44") as elsewhere:
+        with statements(database) as seen:
+            assert_signed_in(await attempt(elsewhere, "often@example.com", PASSWORD))
+        assert len([sql for sql in seen if "known_addresses" in sql]) == 1
+    async with reading(app) as db:
+        rows = await db.execute(select(KnownAddress.address).order_by(KnownAddress.address))
+        assert list(rows.scalars()) == ["198.51.100.44", "203.0.113.7"]
 
 
 async def test_ipv6_addresses_are_known_by_their_64_network(app: Any) -> None:

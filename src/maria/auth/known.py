@@ -3,8 +3,9 @@ the account for the login limits, so a bearer client that keeps no device token 
 locked out at home.
 
 Remembered in the sign-in's own unit of work (one statement, which rewrites a row at most
-hourly); read only when the limits need it (the account is locked, or an attempt failed).
-Rows past the window are pruned in the background.
+hourly, and which an instance skips for an address it remembered itself within the hour);
+read only when the limits need it (the account is locked, or an attempt failed). Rows past
+the window are pruned in the background.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import OrderedDict
 from datetime import timedelta
 
 from maria.auth import store
@@ -22,6 +25,7 @@ log = logging.getLogger("maria.auth")
 
 PRUNE_EVERY = 3600.0
 REFRESH_AFTER = timedelta(hours=1)
+RECENT_MAX = 10_000  # (account, address) pairs this instance remembered lately
 
 
 class KnownAddresses:
@@ -30,11 +34,25 @@ class KnownAddresses:
         self.window = timedelta(days=days)
         self._remember = store.remember_address_statement(database.engine.dialect.name)
         self._task: asyncio.Task[None] | None = None
+        self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     async def remember(self, work: AnyWork, user_id: str, ip: str) -> None:
+        """In the sign-in's unit of work: ``ip`` signed in to ``user_id`` now."""
+        key = (user_id, address_key(ip))
+        seen = self._recent.get(key)
+        if seen is not None and time.monotonic() - seen < REFRESH_AFTER.total_seconds():
+            return  # the row is fresh: this instance wrote it within the hour
         now = utcnow()
-        params = {"user_id": user_id, "address": address_key(ip), "now": now}
+        params = {"user_id": user_id, "address": key[1], "now": now}
         await work.db.execute(self._remember, {**params, "stale": now - REFRESH_AFTER})
+
+        async def written() -> None:
+            self._recent[key] = time.monotonic()
+            self._recent.move_to_end(key)
+            while len(self._recent) > RECENT_MAX:
+                self._recent.popitem(last=False)
+
+        work.after_commit("known address", written)
 
     async def is_known(self, user_id: str, ip: str) -> bool:
         """Whether ``ip`` signed in to ``user_id`` within the window."""
