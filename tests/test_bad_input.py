@@ -245,7 +245,40 @@ CASES: list[Case] = [
         LOGIN,
         json_body({"email": "a" * 10_000 + "@x.io", "password": PW}),
     ),
+    Case(
+        "login-device-token-10k",
+        "POST",
+        LOGIN,
+        json_body({"email": "a@example.com", "password": PW, "device_token": "d1." * 3_000}),
+    ),
+    Case(
+        "login-device-token-int",
+        "POST",
+        LOGIN,
+        json_body({"email": "a@example.com", "password": PW, "device_token": 5}),
+    ),
+    Case(
+        "login-device-token-empty",
+        "POST",
+        LOGIN,
+        json_body({"email": "a@example.com", "password": PW, "device_token": ""}),
+    ),
+    Case(
+        "login-device-token-malformed",  # not an error: an unknown client
+        "POST",
+        LOGIN,
+        json_body({"email": "a@example.com", "password": PW, "device_token": "d1.\u0000.x"}),
+        BAD_CREDENTIALS,
+    ),
     # -- POST /auth/token (form) --
+    Case(
+        "token-device-token-10k",
+        "POST",
+        TOKEN,
+        lambda: {
+            "data": {"username": "a@example.com", "password": PW, "device_token": "x" * 10_000}
+        },
+    ),
     Case(
         "token-json-body", "POST", TOKEN, json_body({"username": "a@example.com", "password": PW})
     ),

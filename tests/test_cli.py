@@ -204,6 +204,11 @@ def test_create_admin_promotes_an_existing_user(tmp_path: Path) -> None:
         ("short", "at least 8"),
         ("", "at least 8"),
         ("x" * 129, "at most 128"),
+        ("aaaaaaaaaa", "repeated"),
+        ("87654321", "must not be a sequence"),
+        ("weak2024!", "your email address"),  # the email's local part
+        ("admin1234", "your name"),  # the default display name, Admin
+        ("kinoway2024", "service's name"),
     ],
 )
 def test_create_admin_refuses_a_weak_password(tmp_path: Path, password: str, why: str) -> None:

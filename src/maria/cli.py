@@ -80,7 +80,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from maria.admin_setup import create_admin, email_problem
-    from maria.auth.passwords import password_problem
+    from maria.auth.passwords import context_words, password_problem
 
     problem = email_problem(args.email)
     if problem:
@@ -93,7 +93,7 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
         if getpass.getpass("Repeat password: ") != password:
             print("error: the passwords differ", file=sys.stderr)
             return 1
-    problem = password_problem(password)
+    problem = password_problem(password, context_words(args.email, args.display_name))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1

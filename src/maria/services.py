@@ -16,6 +16,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from maria.accounts.service import Accounts
 from maria.admin.service import AdminService
 from maria.audit.service import AuditLog
+from maria.auth.devices import DeviceTokens
+from maria.auth.known import KnownAddresses
 from maria.auth.limits import LoginGuard
 from maria.auth.passwords import PasswordService
 from maria.auth.recovery import Recovery
@@ -52,6 +54,7 @@ class Services:
     counters: Counters
     passwords: PasswordService
     revoked: RevokedSessions
+    known: KnownAddresses
     audit: AuditLog
     mailer: Mailer
     users: UsersService
@@ -72,8 +75,10 @@ class Services:
         await self.rooms.hub.start()
         await self.mailer.start()
         await self.audit.start()
+        await self.known.start()
 
     async def close(self) -> None:
+        await self.known.close()
         await self.audit.close()
         await self.mailer.close()
         await self.rooms.hub.close()
@@ -123,6 +128,7 @@ def build_services(settings: Settings) -> Services:
     users = UsersService(database, user_cache, lists, public_url=settings.public_url)
     audit = AuditLog(database, retention_days=settings.audit_retention_days)
     guard = LoginGuard(counters)
+    known = KnownAddresses(database, days=guard.limits.known_address_days)
     mailer = Mailer(database, mail_transport(settings))
     auth = AuthService(
         secret=settings.secret,
@@ -130,6 +136,8 @@ def build_services(settings: Settings) -> Services:
         passwords=passwords,
         revoked=revoked,
         guard=guard,
+        devices=DeviceTokens(settings.secret),
+        known=known,
         users=users,
         database=database,
         audit_log=audit,
@@ -183,6 +191,7 @@ def build_services(settings: Settings) -> Services:
         counters=counters,
         passwords=passwords,
         revoked=revoked,
+        known=known,
         audit=audit,
         mailer=mailer,
         users=users,

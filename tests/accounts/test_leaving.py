@@ -143,6 +143,7 @@ async def test_the_export_holds_everything(mail_app: Any, mail_client: httpx.Asy
     assert data["account"]["email"] == "export@example.com"
     assert data["account"]["has_password"] is True
     assert len(data["sessions"]) == 2
+    assert [a["address"] for a in data["known_addresses"]] == ["203.0.113.7"]
     lists = {entry["slug"]: entry for entry in data["lists"]}
     assert set(lists) == {"favorites", "watch-later", "noir"}
     assert lists["noir"]["items"] == [

@@ -26,6 +26,7 @@ LOGOUT = "/api/v1/auth/logout"
 REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"
 COOKIES = ("maria_access", "maria_refresh", "maria_csrf")
+SIGN_IN_COOKIES = (*COOKIES, "maria_device")  # a sign-in also names the device
 
 
 def set_cookies(response: httpx.Response) -> dict[str, dict[str, str | bool]]:
@@ -63,8 +64,12 @@ async def test_login_sets_the_session_cookies(client: httpx.AsyncClient) -> None
     _, response = await signed_in(client)
     body = response.json()
     cookies = set_cookies(response)
-    assert set(cookies) == set(COOKIES)
-    access, refresh, csrf = (cookies[name] for name in COOKIES)
+    assert set(cookies) == set(SIGN_IN_COOKIES)
+    access, refresh, csrf, device = (cookies[name] for name in SIGN_IN_COOKIES)
+    assert device["value"] == body["device_token"]
+    assert device.get("httponly") is True and device["path"] == "/api/v1/auth"
+    assert str(device["samesite"]).lower() == "strict"  # only ever sent to sign in
+    assert int(str(device["max-age"])) == 365 * 86_400
 
     assert access["value"] == body["access_token"]
     assert refresh["value"] == body["refresh_token"]
@@ -73,8 +78,9 @@ async def test_login_sets_the_session_cookies(client: httpx.AsyncClient) -> None
     assert "httponly" not in csrf  # JavaScript must read it to echo it
     assert refresh["path"] == "/api/v1/auth"  # never sent outside the auth endpoints
     assert access["path"] == "/" and csrf["path"] == "/"
-    for cookie in cookies.values():
+    for cookie in (access, refresh, csrf):
         assert str(cookie["samesite"]).lower() == "lax"
+    for cookie in cookies.values():
         assert "secure" not in cookie  # cookie_secure defaults to False (plain-http dev)
     assert int(str(access["max-age"])) == 900
     assert int(str(refresh["max-age"])) == 30 * 86_400
@@ -89,10 +95,10 @@ async def test_register_and_refresh_set_the_cookies_too(client: httpx.AsyncClien
         "/api/v1/auth/register",
         json={"email": "reg@example.com", "password": PASSWORD, "display_name": "R"},
     )
-    assert set(set_cookies(response)) == set(COOKIES)
+    assert set(set_cookies(response)) == set(SIGN_IN_COOKIES)
     refreshed = await client.post(REFRESH, json={"refresh_token": response.json()["refresh_token"]})
     cookies = set_cookies(refreshed)
-    assert set(cookies) == set(COOKIES)
+    assert set(cookies) == set(COOKIES)  # a refresh is no new sign-in: the device cookie stays
     assert cookies["maria_refresh"]["value"] == refreshed.json()["refresh_token"]
     assert cookies["maria_refresh"]["path"] == "/api/v1/auth"
 
@@ -105,11 +111,13 @@ async def test_cookies_are_secure_when_configured(database_url: str, tmp_path: P
         )
         assert response.status_code == 201
         cookies = set_cookies(response)
-        assert set(cookies) == set(COOKIES)
-        for cookie in cookies.values():
+        assert set(cookies) == set(SIGN_IN_COOKIES)
+        for name, cookie in cookies.items():
             assert cookie.get("secure") is True
-            assert str(cookie["samesite"]).lower() == "lax"
+            samesite = "strict" if name == "maria_device" else "lax"
+            assert str(cookie["samesite"]).lower() == samesite
         logout = await client.post(LOGOUT, headers=bearer(response.json()))
+        assert set(set_cookies(logout)) == set(COOKIES)  # the device stays known
         for cookie in set_cookies(logout).values():
             assert cookie.get("secure") is True  # else browsers refuse to overwrite them
 

@@ -1,6 +1,10 @@
-"""Brute-force limits: per (account, IP) pair, per account (hot), per IP; memory and Redis.
+"""Brute-force limits for unknown clients: per (account, IP) pair, per IP; registration and
+refresh; the counters, in memory and in Redis. (Known clients, devices and the account's lock:
+``test_known_clients.py``.)
 
 The in-process client connects from 203.0.113.7; other IPs get their own ASGI transport.
+``sign_up`` registers and drops the device cookie registration sets, so that the client's
+attempts are an unknown client's.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from maria.auth.limits import Limits, LoginGuard
+from maria.auth.limits import Attempt, Limits, LoginGuard
 from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.errors import RateLimited
 from tests.support.api import PASSWORD, assert_error, register
@@ -32,6 +36,12 @@ LIMITS = Limits()
 
 def from_ip(app: Any, ip: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     return client_of(app, (ip, 1234))
+
+
+async def sign_up(client: httpx.AsyncClient, email: str | None = None) -> dict[str, Any]:
+    session = await register(client, email=email)
+    client.cookies.clear()  # no device cookie: the client is unknown to the account
+    return session
 
 
 async def attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -57,7 +67,7 @@ def assert_limited(response: httpx.Response, window: int = LIMITS.window) -> int
 
 
 async def test_five_failures_block_the_pair(app: Any, client: httpx.AsyncClient) -> None:
-    await register(client, email="victim@example.com")
+    await sign_up(client, email="victim@example.com")
     await fail(client, "victim@example.com", LIMITS.pair_failures)
     assert_limited(await attempt(client, "victim@example.com", WRONG))
     # Now even the right password is refused from this pair (no more guesses verified).
@@ -68,14 +78,14 @@ async def test_five_failures_block_the_pair(app: Any, client: httpx.AsyncClient)
         ok = await attempt(home, "victim@example.com", PASSWORD)
         assert ok.status_code == 200, ok.text
     # Other accounts from the blocked IP are not affected either.
-    other = await register(client)
+    other = await sign_up(client)
     assert (await attempt(client, other["user"]["email"], PASSWORD)).status_code == 200
 
 
 async def test_the_oauth2_token_endpoint_shares_the_login_limits(
     client: httpx.AsyncClient,
 ) -> None:
-    await register(client, email="form@example.com")
+    await sign_up(client, email="form@example.com")
     await fail(client, "form@example.com", LIMITS.pair_failures)
     response = await client.post(
         "/api/v1/auth/token", data={"username": "form@example.com", "password": PASSWORD}
@@ -84,7 +94,7 @@ async def test_the_oauth2_token_endpoint_shares_the_login_limits(
 
 
 async def test_email_case_does_not_give_extra_guesses(client: httpx.AsyncClient) -> None:
-    await register(client, email="casey@example.com")
+    await sign_up(client, email="casey@example.com")
     for email in (
         "casey@example.com",
         "CASEY@example.com",
@@ -103,7 +113,7 @@ async def test_unknown_accounts_are_limited_the_same_way(client: httpx.AsyncClie
 
 
 async def test_success_clears_the_pair(client: httpx.AsyncClient) -> None:
-    await register(client, email="forgetful@example.com")
+    await sign_up(client, email="forgetful@example.com")
     for _ in range(3):
         await fail(client, "forgetful@example.com", LIMITS.pair_failures - 1)
         ok = await attempt(client, "forgetful@example.com", PASSWORD)
@@ -115,7 +125,7 @@ async def test_success_clears_the_pair(client: httpx.AsyncClient) -> None:
 
 async def test_parallel_guesses_cannot_exceed_the_pair_limit(client: httpx.AsyncClient) -> None:
     """Guesses sent at once must not all pass a check made before any of them failed."""
-    await register(client, email="parallel@example.com")
+    await sign_up(client, email="parallel@example.com")
     responses = await asyncio.gather(
         *(attempt(client, "parallel@example.com", f"{WRONG} {i}") for i in range(20))
     )
@@ -150,51 +160,12 @@ async def test_successful_logins_do_not_count_against_the_ip(
                 *(attempt(office, u["user"]["email"], PASSWORD) for u in users)
             )
             assert [r.status_code for r in responses] == [200] * len(users)
-        # And the failures that do happen there are still counted from zero.
+        # And the failures that do happen there are still counted from zero (by an unknown
+        # client: the sign-ins left a device cookie of one of the users).
+        office.cookies.clear()
         for i in range(LIMITS.ip_failures):
             await fail(office, f"typo-{i}@example.com")
         assert_limited(await attempt(office, users[0]["user"]["email"], PASSWORD))
-
-
-# -- per account (hot) ------------------------------------------------------------------
-
-
-async def test_hot_account_blocks_pairs_with_a_failure_but_not_clean_ones(
-    app: Any, client: httpx.AsyncClient
-) -> None:
-    await register(client, email="popular@example.com")
-    # The owner's own typo from home, before the attack.
-    async with from_ip(app, "198.51.100.9") as typo:
-        await fail(typo, "popular@example.com")
-    # A distributed attack: one guess from each of many IPs.
-    for i in range(LIMITS.account_hot_failures):
-        async with from_ip(app, f"10.0.{i // 250}.{i % 250 + 1}") as bot:
-            await fail(bot, "popular@example.com")
-    # Any pair that failed before is now blocked, even with the right password...
-    async with from_ip(app, "198.51.100.9") as typo:
-        assert_limited(await attempt(typo, "popular@example.com", PASSWORD))
-    async with from_ip(app, "10.0.0.1") as bot:
-        assert_limited(await attempt(bot, "popular@example.com", WRONG))
-    # ...while a clean pair (the owner on their phone) still signs in.
-    ok = await attempt(client, "popular@example.com", PASSWORD)
-    assert ok.status_code == 200, ok.text
-    # A fresh attacker IP still gets exactly one guess.
-    async with from_ip(app, "192.0.2.200") as bot:
-        await fail(bot, "popular@example.com")
-        assert_limited(await attempt(bot, "popular@example.com", WRONG))
-
-
-async def test_an_account_below_the_hot_threshold_does_not_block_other_pairs(
-    app: Any, client: httpx.AsyncClient
-) -> None:
-    await register(client, email="calm@example.com")
-    await fail(client, "calm@example.com", 2)
-    for i in range(LIMITS.account_hot_failures - 3):
-        async with from_ip(app, f"10.1.0.{i + 1}") as bot:
-            await fail(bot, "calm@example.com")
-    # 19 failures in all: not hot, so a pair with two failures may still try.
-    ok = await attempt(client, "calm@example.com", PASSWORD)
-    assert ok.status_code == 200, ok.text
 
 
 # -- per IP -----------------------------------------------------------------------------
@@ -257,7 +228,7 @@ async def test_two_instances_share_login_counts_through_redis(
         assert one.state.services is not two.state.services
         c1 = await stack.enter_async_context(from_ip(one, "203.0.113.7"))
         c2 = await stack.enter_async_context(from_ip(two, "203.0.113.7"))
-        await register(c1, email="shared@example.com")
+        await sign_up(c1, email="shared@example.com")
 
         # Failures split over both instances add up to the pair limit.
         await fail(c1, "shared@example.com", 3)
@@ -421,30 +392,129 @@ async def test_memory_counters_stay_bounded() -> None:
 
 async def test_guard_counts_attempts_before_verification_and_takes_successes_back() -> None:
     counters = MemoryCounters()
-    guard = LoginGuard(counters, Limits(pair_failures=2, ip_failures=3, account_hot_failures=2))
+    guard = LoginGuard(counters, Limits(pair_failures=2, ip_failures=3, unknown_failures=2))
     pair, account, ip = guard._keys("a@example.com", "192.0.2.1")
 
-    await guard.check_login("a@example.com", "192.0.2.1")
-    assert [c for c, _ in await counters.peek(pair, account, ip)] == [1, 0, 1]
-    await guard.login_succeeded("a@example.com", "192.0.2.1")
+    attempt = await guard.check_login("a@example.com", "192.0.2.1")
+    assert [c for c, _ in await counters.peek(pair, account, ip)] == [1, 1, 1]
+    await guard.login_succeeded(attempt)
     assert [c for c, _ in await counters.peek(pair, account, ip)] == [0, 0, 0]
 
     for _ in range(2):
-        await guard.check_login("a@example.com", "192.0.2.1")
-        await guard.login_failed("a@example.com", "192.0.2.1")
+        attempt = await guard.check_login("a@example.com", "192.0.2.1")
+        await guard.login_failed(attempt)
     assert [c for c, _ in await counters.peek(pair, account, ip)] == [2, 2, 2]
     with pytest.raises(RateLimited):
         await guard.check_login("a@example.com", "192.0.2.1")
 
 
-async def test_guard_an_ip_block_does_not_also_charge_the_pair() -> None:
+async def test_guard_an_ip_block_does_not_also_charge_the_pair_or_the_account() -> None:
     counters = MemoryCounters()
     guard = LoginGuard(counters, Limits(pair_failures=5, ip_failures=2))
     for i in range(2):
-        await guard.check_login(f"x{i}@example.com", "192.0.2.9")
-        await guard.login_failed(f"x{i}@example.com", "192.0.2.9")
+        await guard.login_failed(await guard.check_login(f"x{i}@example.com", "192.0.2.9"))
     for _ in range(10):
         with pytest.raises(RateLimited):
             await guard.check_login("owner@example.com", "192.0.2.9")
-    pair = guard._keys("owner@example.com", "192.0.2.9")[0]
-    assert await counters.peek(pair) == [(0, 0)]
+    pair, account, _ = guard._keys("owner@example.com", "192.0.2.9")
+    assert await counters.peek(pair, account) == [(0, 0), (0, 0)]
+
+
+async def test_guard_a_pair_block_does_not_bring_the_accounts_lock_nearer() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters, Limits(pair_failures=2))
+    for _ in range(2):
+        await guard.login_failed(await guard.check_login("a@example.com", "192.0.2.1"))
+    for _ in range(5):
+        with pytest.raises(RateLimited):
+            await guard.check_login("a@example.com", "192.0.2.1")
+    account = guard._keys("a@example.com", "192.0.2.1")[1]
+    assert (await counters.peek(account))[0][0] == 2
+
+
+async def test_guard_a_locked_account_refuses_unknown_clients_but_not_known_ones() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters, Limits(unknown_failures=3))
+    asked: list[str] = []
+
+    def known(answer: bool, who: str) -> Any:
+        async def ask() -> bool:
+            asked.append(who)
+            return answer
+
+        return ask
+
+    for i in range(3):
+        attempt = await guard.check_login(
+            "a@example.com", f"10.0.0.{i}", known_address=known(False, "bot")
+        )
+        await guard.login_failed(attempt)
+    assert asked == ["bot"] * 3  # asked on each failure (a known one would take it back)
+    asked.clear()
+    # Locked: an unknown client is refused, asked once.
+    with pytest.raises(RateLimited) as refused:
+        await guard.check_login("a@example.com", "10.0.0.9", known_address=known(False, "new"))
+    assert 0 < refused.value.retry_after <= Limits().window
+    assert asked == ["new"]
+    # A client known by address passes, and its failure is not counted on the account.
+    account = guard._keys("a@example.com", "192.0.2.1")[1]
+    before = (await counters.peek(account))[0][0]
+    attempt = await guard.check_login(
+        "a@example.com", "192.0.2.1", known_address=known(True, "home")
+    )
+    assert not attempt.account_key and (await counters.peek(account))[0][0] == before
+    await guard.login_failed(attempt)
+    assert asked == ["new", "home"]  # not asked again
+    assert (await counters.peek(account))[0][0] == before
+    # A device of the account: only its own counter, never asked about its address.
+    attempt = await guard.check_login(
+        "a@example.com", "10.0.0.9", device="nonce", known_address=known(False, "device")
+    )
+    assert attempt == Attempt(device_key="lf:dev:nonce", known_address=attempt.known_address)
+    await guard.login_succeeded(attempt)
+    assert asked == ["new", "home"]
+
+
+async def test_guard_a_known_address_takes_its_failure_off_the_account() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters)
+
+    async def home() -> bool:
+        return True
+
+    attempt = await guard.check_login("a@example.com", "192.0.2.1", known_address=home)
+    account = guard._keys("a@example.com", "192.0.2.1")[1]
+    assert (await counters.peek(account))[0][0] == 1  # in flight: counted, as if it failed
+    await guard.login_failed(attempt)
+    assert await counters.peek(account) == [(0, 0)]
+    pair = guard._keys("a@example.com", "192.0.2.1")[0]
+    assert (await counters.peek(pair))[0][0] == 1  # the pair's limit still holds
+
+
+async def test_guard_devices_have_their_own_limit() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters, Limits(device_failures=2))
+    for _ in range(2):
+        await guard.login_failed(await guard.check_login("a@example.com", "192.0.2.1", device="n1"))
+    with pytest.raises(RateLimited):
+        await guard.check_login("a@example.com", "192.0.2.1", device="n1")
+    # Another device, and unknown clients, are unaffected; nothing else was counted.
+    await guard.login_succeeded(await guard.check_login("a@example.com", "192.0.2.1", device="n2"))
+    pair, account, ip = guard._keys("a@example.com", "192.0.2.1")
+    assert await counters.peek(pair, account, ip) == [(0, 0)] * 3
+    await guard.check_login("a@example.com", "192.0.2.1")
+
+
+async def test_guard_sign_in_codes_are_limited_per_pair_and_ip_only() -> None:
+    counters = MemoryCounters()
+    guard = LoginGuard(counters, Limits(unknown_failures=1, pair_failures=2))
+    await guard.login_failed(await guard.check_login("a@example.com", "10.0.0.1"))
+    with pytest.raises(RateLimited):  # the account is locked for unknown password attempts
+        await guard.check_login("a@example.com", "192.0.2.1")
+    attempt = await guard.check_code("a@example.com", "192.0.2.1")
+    await guard.login_failed(attempt)
+    await guard.login_succeeded(await guard.check_code("a@example.com", "192.0.2.1"))
+    for _ in range(2):
+        await guard.login_failed(await guard.check_code("a@example.com", "192.0.2.1"))
+    with pytest.raises(RateLimited):
+        await guard.check_code("a@example.com", "192.0.2.1")

@@ -98,6 +98,7 @@ class Accounts:
         async with self._database.autocommit() as db:
             found = await self._users.credentials(user.email)
             sessions = await auth_store.all_sessions(db, user.id)
+            addresses = await auth_store.known_addresses(db, user.id)
             lists = await lists_store.export(db, user.id)
             messages = await rooms_store.messages_by(db, user.id)
             events: list[Any] = []
@@ -132,6 +133,10 @@ class Accounts:
                     "user_agent": s.user_agent,
                 }
                 for s in sessions
+            ],
+            "known_addresses": [
+                {"address": address, "last_seen_at": seen.isoformat()}
+                for address, seen in addresses
             ],
             "lists": lists,
             "messages": messages,

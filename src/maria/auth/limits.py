@@ -1,26 +1,48 @@
-"""Brute-force and credential-stuffing limits that a stranger cannot turn into a lockout.
+"""Brute-force and credential-stuffing limits that never lock the owner out (OWASP's
+"device cookie" scheme), in 15-minute windows.
 
-Failures are counted per (account, IP) pair, per account and per IP, in 15-minute windows:
+A login attempt comes from a *known* client of the account, or from an unknown one:
 
-- a pair with 5 failures is blocked: one attacker guessing one account;
-- an IP with 50 failures over any accounts is blocked: credential stuffing from one place;
-- an account with 20 failures from everywhere becomes *hot*: then any pair that has failed
-  even once is blocked, so a distributed attack pays one IP per guess, while a clean pair
-  (the owner at home) still signs in. Success clears its own pair.
+- **a device of the account**: it presents the device token (cookie ``maria_device`` or the
+  ``device_token`` field) of an earlier successful sign-in to this account. It has its own
+  limit, 5 failures, and nothing else applies to it: not the account's lock, not the
+  address's limit;
+- **an unknown client**: any other. Its failures count per (account, address) pair (5 block
+  the pair), per address (50 over any accounts block the address) and per account: once
+  unknown clients have failed 20 times on the account, the account is *locked* for unknown
+  clients until the window ends. A client from an address that signed in to the account in
+  the last 30 days is *known by address*: it passes the lock, and its failures do not count
+  towards it (the pair and address limits still hold).
+
+So a botnet spending one or two guesses per address locks the account for strangers after
+20 guesses, while the owner's browsers and apps (device tokens) and the owner at home (known
+address) still sign in. Attempts are counted before the password is checked, as if they
+would fail, so that guesses sent in parallel cannot all pass a check made before any of them
+failed; a success takes its counts back out. Whether an address is known costs a database
+read only when the account is locked or an attempt has failed.
 
 Registration and refresh are limited per IP, and so are the mails a client can make Maria
 send (verification, reset, sign-in codes), which are also limited per recipient: one
-address cannot be flooded from many places, and one place cannot flood many addresses. The
-counts live in a ``Counters`` backend, so with Redis every instance sees the same numbers.
+address cannot be flooded from many places, and one place cannot flood many addresses. A
+sign-in code is limited per pair and per address only: it is how the owner of a locked
+account gets in on a new device. The counts live in a ``Counters`` backend, so with Redis
+every instance sees the same numbers; each check is one round trip.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from maria.backends.ratelimit import Counters
 from maria.errors import RateLimited
+
+KnownAddress = Callable[[], Awaitable[bool]]
+
+
+async def _unknown() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -28,7 +50,9 @@ class Limits:
     window: int = 15 * 60
     pair_failures: int = 5
     ip_failures: int = 50
-    account_hot_failures: int = 20
+    device_failures: int = 5
+    unknown_failures: int = 20  # per account, from unknown clients: then the account locks
+    known_address_days: int = 30
     register_per_ip: int = 20
     register_window: int = 60 * 60
     refresh_per_ip: int = 120
@@ -43,6 +67,17 @@ def _account_key(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
+@dataclass
+class Attempt:
+    """One login attempt between ``check_login`` and its outcome: what it was counted on."""
+
+    pair_key: str = ""
+    ip_key: str = ""
+    account_key: str = ""  # set while the attempt counts towards the account's lock
+    device_key: str = ""  # set for a device of the account (nothing else is counted)
+    known_address: KnownAddress = field(default=_unknown, repr=False)
+
+
 class LoginGuard:
     def __init__(self, counters: Counters, limits: Limits | None = None) -> None:
         self._counters = counters
@@ -52,34 +87,82 @@ class LoginGuard:
         account = _account_key(email)
         return f"lf:pair:{account}:{ip}", f"lf:acct:{account}", f"lf:ip:{ip}"
 
-    async def check_login(self, email: str, ip: str) -> None:
-        """Count this attempt, or raise ``RateLimited`` if this pair may not try now.
+    async def check_login(
+        self,
+        email: str,
+        ip: str,
+        *,
+        device: str | None = None,
+        known_address: KnownAddress = _unknown,
+    ) -> Attempt:
+        """Count this attempt, or raise ``RateLimited`` if this client may not try now.
 
-        The attempt is counted against its pair and its IP *before* the password is checked,
-        as if it would fail, so that guesses sent in parallel cannot all pass a check made
-        before any of them failed; ``login_succeeded`` takes a success back out.
+        ``device`` is the nonce of the client's device token if it is one of the account's;
+        ``known_address`` says (from the database) whether the client's address signed in
+        to the account lately, and is asked only when it matters.
         """
         lim = self.limits
+        if device is not None:
+            device_key = f"lf:dev:{device}"
+            count, ttl = await self._counters.hit(device_key, lim.window)
+            if count > lim.device_failures:
+                raise RateLimited(ttl)
+            return Attempt(device_key=device_key)
         pair_key, account_key, ip_key = self._keys(email, ip)
         (pair, pair_ttl), (by_ip, ip_ttl), (account, account_ttl) = await self._counters.hit_many(
-            [pair_key, ip_key], lim.window, peek=[account_key]
+            [pair_key, ip_key, account_key], lim.window
         )
         if by_ip > lim.ip_failures:
-            # A blocked IP says nothing about this account: take the pair's count back.
+            # A blocked IP says nothing about this account: take its counts back.
+            await self._counters.adjust(undo=[pair_key, account_key])
+            raise RateLimited(ip_ttl)
+        if pair > lim.pair_failures:
+            await self._counters.adjust(undo=[account_key])  # no guess made: no lock nearer
+            raise RateLimited(pair_ttl)
+        attempt = Attempt(pair_key, ip_key, account_key, known_address=known_address)
+        if account > lim.unknown_failures:
+            if not await known_address():
+                # Refused unchecked: no guess against the pair (the owner on a new device
+                # may still use a sign-in code from there). The account and the address
+                # keep the count.
+                await self._counters.undo(pair_key)
+                raise RateLimited(account_ttl)
+            await self._known(attempt)
+        return attempt
+
+    async def _known(self, attempt: Attempt) -> None:
+        """A client known by address: it does not count towards the account's lock."""
+        await self._counters.undo(attempt.account_key)
+        attempt.account_key = ""
+        attempt.known_address = _known
+
+    async def login_failed(self, attempt: Attempt) -> None:
+        """After ``check_login``: the counts already hold this failure, but a client known
+        by address takes its count on the account back out."""
+        if attempt.account_key and await attempt.known_address():
+            await self._known(attempt)
+
+    async def login_succeeded(self, attempt: Attempt) -> None:
+        if attempt.device_key:
+            await self._counters.reset(attempt.device_key)
+            return
+        undo = [attempt.ip_key] + ([attempt.account_key] if attempt.account_key else [])
+        await self._counters.adjust(reset=[attempt.pair_key], undo=undo)
+
+    async def check_code(self, email: str, ip: str) -> Attempt:
+        """A sign-in code: limited per pair and per address, never by the account's lock
+        (the code itself dies after five wrong tries)."""
+        lim = self.limits
+        pair_key, _, ip_key = self._keys(email, ip)
+        (pair, pair_ttl), (by_ip, ip_ttl) = await self._counters.hit_many(
+            [pair_key, ip_key], lim.window
+        )
+        if by_ip > lim.ip_failures:
             await self._counters.adjust(undo=[pair_key])
             raise RateLimited(ip_ttl)
         if pair > lim.pair_failures:
             raise RateLimited(pair_ttl)
-        if account >= lim.account_hot_failures and pair > 1:  # failed (or is trying) before
-            raise RateLimited(min(pair_ttl, account_ttl))
-
-    async def login_failed(self, email: str, ip: str) -> None:
-        """After ``check_login``: the pair and IP counts already hold this failure."""
-        await self._counters.hit(self._keys(email, ip)[1], self.limits.window)
-
-    async def login_succeeded(self, email: str, ip: str) -> None:
-        pair_key, _, ip_key = self._keys(email, ip)
-        await self._counters.adjust(reset=[pair_key], undo=[ip_key])
+        return Attempt(pair_key, ip_key)
 
     async def _per_ip(self, kind: str, ip: str, limit: int, window: int) -> None:
         count, ttl = await self._counters.hit(f"{kind}:{ip}", window)
@@ -104,3 +187,7 @@ class LoginGuard:
             f"mail-to:{_account_key(recipient)}", self.limits.mail_window
         )
         return ttl if count > self.limits.mail_per_recipient else None
+
+
+async def _known() -> bool:
+    return True

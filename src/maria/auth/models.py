@@ -61,3 +61,16 @@ class AccountToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KnownAddress(Base):
+    """An address (IPv4, or an IPv6 /64) the account signed in from, and when it last did:
+    clients there are known to the account for the login limits (``auth.limits``)."""
+
+    __tablename__ = "known_addresses"
+
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -141,7 +141,8 @@ class Recovery:
     async def reset_password(self, token: str, new_password: str, client: Client) -> None:
         """A new password from a reset link: every session ends (every instance refuses
         their tokens at once) and a notice goes to the address."""
-        check_new_password(new_password)
+        # Before the hash; with the account's words once the link has named it.
+        check_new_password(new_password, field="new_password")
         password_hash = await self._passwords.hash(new_password)
         async with self._database.work() as work:
             found = await mailed.consume(
@@ -154,6 +155,10 @@ class Recovery:
             )
             if found is None or user is None or user.disabled or user.email != found.email:
                 raise InvalidToken("This link is invalid, used or expired")
+            # Refused: the unit of work rolls back, so the link still works for another try.
+            check_new_password(
+                new_password, email=user.email, display_name=user.display_name, field="new_password"
+            )
             await self._auth.set_password(
                 work, user.id, password_hash, keep=None, event=audit.PASSWORD_RESET, client=client
             )
@@ -173,7 +178,9 @@ class Recovery:
             ok, _ = await self._passwords.verify(found.password_hash, current or "")
             if not ok:
                 raise InvalidCredentials("The current password is wrong")
-        check_new_password(new_password)
+        check_new_password(
+            new_password, email=user.email, display_name=user.display_name, field="new_password"
+        )
         password_hash = await self._passwords.hash(new_password)
         async with self._database.work() as work:
             await self._auth.set_password(
@@ -231,7 +238,7 @@ class Recovery:
         """A session for the owner of ``email`` (created, without a password, if there is no
         account yet); the address counts as verified from now on."""
         email = normalize_email(email)
-        await self._guard.check_login(email, client.ip)
+        attempt = await self._guard.check_code(email, client.ip)
         async with self._database.work() as work:
             matched = await self.use_code(work, email, code)
             if not matched:
@@ -254,7 +261,7 @@ class Recovery:
                     user = verified or found.user
                 issued = await self._auth.start_session(work, user, client, audit.CODE_SIGNED_IN)
         if failed:
-            await self._guard.login_failed(email, client.ip)
+            await self._guard.login_failed(attempt)
             raise InvalidCredentials("Invalid or expired code")
-        await self._guard.login_succeeded(email, client.ip)
+        await self._guard.login_succeeded(attempt)
         return issued

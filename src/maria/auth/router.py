@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Form, Request, Response, status
 
+from maria.auth.devices import MAX_TOKEN_LENGTH
 from maria.auth.recovery import Recovery
 from maria.auth.schemas import (
     CodeIn,
@@ -29,7 +30,13 @@ from maria.errors import CsrfFailed, InvalidToken, NotAuthenticated, NotFound
 from maria.fields import PlainText
 from maria.http.deps import ClientDep, IdentityDep, service
 from maria.http.errors import error_response
-from maria.http.transport import CSRF_HEADER, REFRESH_COOKIE, CookiePolicy, csrf_ok
+from maria.http.transport import (
+    CSRF_HEADER,
+    DEVICE_COOKIE,
+    REFRESH_COOKIE,
+    CookiePolicy,
+    csrf_ok,
+)
 from maria.users.schemas import UserOut
 
 log = logging.getLogger("maria.auth")
@@ -49,9 +56,12 @@ def _signed_in(issued: IssuedTokens, cookies: CookiePolicy, status_code: int = 2
         expires_at=issued.expires_at,
         refresh_token=issued.refresh_token,
         user=UserOut.of(issued.user),
+        device_token=issued.device_token,
     ).model_dump_json()
     response = Response(body, status_code=status_code, media_type="application/json")
     cookies.set_session(response, issued.access_token, issued.refresh_token)
+    if issued.device_token is not None:
+        cookies.set_device(response, issued.device_token)
     return response
 
 
@@ -64,8 +74,18 @@ async def register(body: RegisterIn, auth: Auth, cookies: Cookies, client: Clien
 
 
 @router.post("/login", response_model=SessionOut)
-async def login(body: LoginIn, auth: Auth, cookies: Cookies, client: ClientDep) -> Response:
-    issued = await auth.login(email=body.email, password=body.password, client=client)
+async def login(
+    body: LoginIn, request: Request, auth: Auth, cookies: Cookies, client: ClientDep
+) -> Response:
+    """Sign in. A client that signed in to this account before is known by its device token
+    (the body's `device_token`, or the `maria_device` cookie) and keeps signing in while
+    the account refuses unknown clients (see the contract's limits)."""
+    issued = await auth.login(
+        email=body.email,
+        password=body.password,
+        client=client,
+        device_tokens=(body.device_token, request.cookies.get(DEVICE_COOKIE)),
+    )
     return _signed_in(issued, cookies)
 
 
@@ -73,15 +93,24 @@ async def login(body: LoginIn, auth: Auth, cookies: Cookies, client: ClientDep) 
 async def token(
     username: Annotated[PlainText, Form(min_length=1, max_length=320)],  # "" is as missing
     password: Annotated[str, Form(min_length=1, max_length=1024)],
+    request: Request,
     auth: Auth,
     client: ClientDep,
+    device_token: Annotated[str | None, Form(min_length=1, max_length=MAX_TOKEN_LENGTH)] = None,
 ) -> TokenOut:
-    """OAuth2 password grant (``username`` is the email), for Swagger UI and scripts."""
-    issued = await auth.login(email=username, password=password, client=client)
+    """OAuth2 password grant (``username`` is the email), for Swagger UI and scripts; an
+    optional ``device_token`` as in login."""
+    issued = await auth.login(
+        email=username,
+        password=password,
+        client=client,
+        device_tokens=(device_token, request.cookies.get(DEVICE_COOKIE)),
+    )
     return TokenOut(
         access_token=issued.access_token,
         expires_in=max(0, issued.expires_at - int(time.time())),
         refresh_token=issued.refresh_token,
+        device_token=issued.device_token,
     )
 
 

@@ -7,10 +7,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maria.auth.devices import MAX_TOKEN_LENGTH
 from maria.fields import DisplayName, Email, NewPassword, PlainText
 from maria.users.schemas import UserOut
 
 Password = Field(min_length=1, max_length=1024)  # what signing in takes: any old password
+DEVICE_TOKEN_IN = (
+    "The `device_token` of an earlier sign-in to this account (browsers send the "
+    "`maria_device` cookie instead): the client is then a known device, which the account's "
+    "lock never refuses. A wrong, forged or other account's token only makes the client "
+    "unknown."
+)
+DEVICE_TOKEN_OUT = (
+    "Keep it and send it with the next login to this account (`device_token`); also set as "
+    "the `maria_device` cookie. Null on a refresh."
+)
 
 
 class Strict(BaseModel):
@@ -26,6 +37,9 @@ class RegisterIn(Strict):
 class LoginIn(Strict):
     email: PlainText = Field(min_length=1, max_length=320)
     password: str = Password
+    device_token: str | None = Field(
+        default=None, min_length=1, max_length=MAX_TOKEN_LENGTH, description=DEVICE_TOKEN_IN
+    )
 
 
 class RefreshIn(Strict):
@@ -45,6 +59,7 @@ class SessionOut(BaseModel):
     expires_at: int = Field(description="Unix time (seconds) at which the access token expires")
     refresh_token: str
     user: UserOut
+    device_token: str | None = Field(default=None, description=DEVICE_TOKEN_OUT)
 
 
 class TokenOut(BaseModel):
@@ -54,6 +69,7 @@ class TokenOut(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
     refresh_token: str
+    device_token: str | None = Field(default=None, description=DEVICE_TOKEN_OUT)
 
 
 class DeviceSessionOut(BaseModel):

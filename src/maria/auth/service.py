@@ -16,16 +16,18 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from maria.audit import service as audit
 from maria.audit.service import AuditLog
 from maria.auth import store
+from maria.auth.devices import DeviceTokens, well_formed
+from maria.auth.known import KnownAddresses
 from maria.auth.limits import LoginGuard
 from maria.auth.models import AuthSession
-from maria.auth.passwords import PasswordService, password_problem
+from maria.auth.passwords import PasswordService, context_words, password_problem
 from maria.auth.revocation import RevokedSessions
 from maria.auth.tokens import TokenCodec, b64url_encode
 from maria.auth.views import SessionView
@@ -33,7 +35,7 @@ from maria.db import AnyWork, Database, Work, new_id, utcnow
 from maria.errors import Forbidden, InvalidCredentials, InvalidToken, ValidationFailed
 from maria.identity import Client, Identity
 from maria.users.service import UsersService
-from maria.users.views import UserView, normalize_email
+from maria.users.views import Credentials, UserView, normalize_email
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,27 @@ class IssuedTokens:
     refresh_token: str
     session_id: str
     user: UserView
+    device_token: str | None = None  # a sign-in's (not a refresh's): see ``auth.devices``
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def check_new_password(password: str) -> None:
-    problem = password_problem(password)
+def check_new_password(
+    password: str,
+    *,
+    email: str | None = None,
+    display_name: str | None = None,
+    field: str = "password",
+) -> None:
+    """422 for a password outside the policy (the body's ``field``); the account's email
+    and name, when known, are its context words."""
+    problem = password_problem(password, context_words(email, display_name))
     if problem is not None:
         raise ValidationFailed(
             problem,
-            details=[{"loc": ["body", "password"], "msg": problem, "type": "password_policy"}],
+            details=[{"loc": ["body", field], "msg": problem, "type": "password_policy"}],
         )
 
 
@@ -67,6 +78,8 @@ class AuthService:
         passwords: PasswordService,
         revoked: RevokedSessions,
         guard: LoginGuard,
+        devices: DeviceTokens,
+        known: KnownAddresses,
         users: UsersService,
         database: Database,
         audit_log: AuditLog,
@@ -79,6 +92,8 @@ class AuthService:
         self.passwords = passwords
         self.revoked = revoked
         self.guard = guard
+        self.devices = devices
+        self.known = known
         self._users = users
         self._database = database
         self._audit = audit_log
@@ -140,11 +155,13 @@ class AuthService:
         self, work: AnyWork, user: UserView, client: Client, event: str = audit.SIGNED_IN
     ) -> IssuedTokens:
         """A new signed-in session of ``user``, recorded as ``event``, in the caller's unit
-        of work."""
+        of work: the client's address is known to the account from now on, and the answer
+        carries a new device token for it."""
         session, issued = self._new_session(user, client)
         await store.insert_session(work.db, session)
+        await self.known.remember(work, user.id, client.ip)
         await self._audit.record(work, event, user_id=user.id, client=client)
-        return issued
+        return replace(issued, device_token=self.devices.issue(user.id))
 
     # -- access tokens ----------------------------------------------------------------
 
@@ -162,7 +179,7 @@ class AuthService:
         self, *, email: str, password: str, display_name: str, client: Client
     ) -> IssuedTokens:
         await self.guard.check_register(client.ip)
-        check_new_password(password)
+        check_new_password(password, email=email, display_name=display_name)
         password_hash = await self.passwords.hash(password)
         async with self._database.work() as work:
             user = await self._users.create(
@@ -172,17 +189,34 @@ class AuthService:
                 await hook(work, user)
             return await self.start_session(work, user, client, audit.REGISTERED)
 
-    async def verify_credentials(self, email: str, password: str, client: Client) -> UserView:
-        """Check a password under the login limits; same answer and time for any failure."""
+    async def verify_credentials(
+        self, email: str, password: str, client: Client, device_tokens: Sequence[str | None] = ()
+    ) -> UserView:
+        """Check a password under the login limits; same answer and time for any failure.
+        ``device_tokens`` are what the client presented (body field, cookie): one of this
+        account's makes it a known device."""
         email = normalize_email(email)
-        await self.guard.check_login(email, client.ip)
-        found = await self._users.credentials(email)
+        account = _Account(self._users, email)
+        tokens = [t for t in device_tokens if well_formed(t)]
+        # The account is looked up before the limits only for a client with a token (whose
+        # device is the account's or not); a stranger's refusal costs no database read.
+        found = await account.get() if tokens else None
+        device = self.devices.device_of(found.user.id, *tokens) if found else None
+
+        async def known_address() -> bool:
+            found = await account.get()
+            return found is not None and await self.known.is_known(found.user.id, client.ip)
+
+        attempt = await self.guard.check_login(
+            email, client.ip, device=device, known_address=known_address
+        )
+        found = await account.get()
         # No password (an account made by a sign-in code): the dummy hash, same time.
         ok, needs_rehash = await self.passwords.verify(
             found.password_hash or None if found else None, password
         )
         if not ok or found is None:
-            await self.guard.login_failed(email, client.ip)
+            await self.guard.login_failed(attempt)
             await self._audit.record_now(
                 audit.SIGN_IN_FAILED,
                 user_id=found.user.id if found else None,
@@ -190,7 +224,7 @@ class AuthService:
                 detail={"reason": "wrong_password" if found else "unknown_account"},
             )
             raise InvalidCredentials()
-        await self.guard.login_succeeded(email, client.ip)
+        await self.guard.login_succeeded(attempt)
         if found.user.disabled:
             await self._audit.record_now(
                 audit.SIGN_IN_FAILED,
@@ -205,8 +239,15 @@ class AuthService:
                 await self._users.set_password_hash(work, found.user.id, new_hash)
         return found.user
 
-    async def login(self, *, email: str, password: str, client: Client) -> IssuedTokens:
-        user = await self.verify_credentials(email, password, client)
+    async def login(
+        self,
+        *,
+        email: str,
+        password: str,
+        client: Client,
+        device_tokens: Sequence[str | None] = (),
+    ) -> IssuedTokens:
+        user = await self.verify_credentials(email, password, client, device_tokens)
         async with self._database.core_work() as work:  # the session and its audit event
             return await self.start_session(work, user, client)
 
@@ -346,6 +387,24 @@ class AuthService:
         await self._users.set_password_hash(work, user_id, password_hash)
         await self.end_sessions(work, user_id, keep=keep)
         await self._audit.record(work, event, user_id=user_id, client=client)
+
+
+class _Account:
+    """The credentials of one email, read from the database once, when first needed."""
+
+    __slots__ = ("_email", "_found", "_read", "_users")
+
+    def __init__(self, users: UsersService, email: str) -> None:
+        self._users = users
+        self._email = email
+        self._found: Credentials | None = None
+        self._read = False
+
+    async def get(self) -> Credentials | None:
+        if not self._read:
+            self._found = await self._users.credentials(self._email)
+            self._read = True
+        return self._found
 
 
 # Exactly what ``_refresh_token`` makes: a UUID session id, a generation, a 43-character

@@ -1,20 +1,24 @@
-"""The sessions table, in the caller's transaction (``db``)."""
+"""The sessions and known-address tables, in the caller's transaction (``db``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.dml import Insert
 
-from maria.auth.models import AuthSession, RevokedSession
+from maria.auth.models import AuthSession, KnownAddress, RevokedSession
 from maria.db import utcnow
 
 _COLUMNS = tuple(column.key for column in AuthSession.__table__.columns)
 # Built once, on the table (not the mapped class, whose inserts take the ORM's bulk path).
 _INSERT = insert(cast(Table, AuthSession.__table__))
 _REVOKED = cast(Table, RevokedSession.__table__)
+_KNOWN = cast(Table, KnownAddress.__table__)
 
 
 async def insert_session(db: AsyncSession | AsyncConnection, session: AuthSession) -> None:
@@ -126,3 +130,54 @@ async def all_sessions(db: AsyncSession, user_id: str) -> list[AuthSession]:
         select(AuthSession).where(AuthSession.user_id == user_id).order_by(AuthSession.created_at)
     )
     return list(rows.scalars())
+
+
+# -- known addresses ----------------------------------------------------------------------
+
+
+def remember_address_statement(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO UPDATE`` of an address's ``last_seen_at``, in the database's
+    dialect; bind ``user_id``, ``address``, ``now`` and ``stale``: a row seen since
+    ``stale`` is left as it is, so a busy account does not rewrite it on every sign-in."""
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(_KNOWN)
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(_KNOWN)
+    else:
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    upsert: Insert = stmt.values(
+        user_id=bindparam("user_id"), address=bindparam("address"), last_seen_at=bindparam("now")
+    ).on_conflict_do_update(
+        index_elements=[_KNOWN.c.user_id, _KNOWN.c.address],
+        set_={"last_seen_at": stmt.excluded.last_seen_at},
+        where=_KNOWN.c.last_seen_at < bindparam("stale"),
+    )
+    return upsert
+
+
+async def address_seen_since(
+    db: AsyncSession | AsyncConnection, user_id: str, address: str, since: datetime
+) -> bool:
+    row = await db.execute(
+        select(_KNOWN.c.last_seen_at).where(
+            _KNOWN.c.user_id == user_id,
+            _KNOWN.c.address == address,
+            _KNOWN.c.last_seen_at >= since,
+        )
+    )
+    return row.first() is not None
+
+
+async def forget_addresses(db: AsyncSession | AsyncConnection, before: datetime) -> int:
+    result = await db.execute(delete(_KNOWN).where(_KNOWN.c.last_seen_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def known_addresses(db: AsyncSession | AsyncConnection, user_id: str) -> list[Any]:
+    """``(address, last seen at)`` of the user's known addresses (for the data export)."""
+    rows = await db.execute(
+        select(_KNOWN.c.address, _KNOWN.c.last_seen_at)
+        .where(_KNOWN.c.user_id == user_id)
+        .order_by(_KNOWN.c.last_seen_at)
+    )
+    return list(rows)

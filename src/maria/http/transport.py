@@ -4,6 +4,9 @@ Kept apart from how tokens are made (``auth``), as fastapi-users keeps transport
 from strategies. A cookie-authenticated unsafe request must echo the readable
 ``maria_csrf`` cookie in ``X-CSRF-Token`` (double submit); a socket may use the access
 cookie only from an allowed page (``origin_allowed``: no cross-site WebSocket hijacking).
+A browser also keeps ``maria_device``, the device token of its last sign-in (HttpOnly,
+``SameSite=Strict``, sent only to ``/api/v1/auth``, kept a year and through logouts): what
+makes it a known client of that account for the login limits.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from starlette.responses import Response
 ACCESS_COOKIE = "maria_access"
 REFRESH_COOKIE = "maria_refresh"
 CSRF_COOKIE = "maria_csrf"
+DEVICE_COOKIE = "maria_device"
+DEVICE_MAX_AGE = 365 * 86_400
 CSRF_HEADER = "x-csrf-token"
 REFRESH_PATH = "/api/v1/auth"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,13 +56,21 @@ class CookiePolicy:
     access_max_age: int
     refresh_max_age: int
 
-    def _cookie(self, name: str, value: str, max_age: int, path: str, httponly: bool) -> bytes:
+    def _cookie(
+        self,
+        name: str,
+        value: str,
+        max_age: int,
+        path: str,
+        httponly: bool,
+        samesite: str = "lax",
+    ) -> bytes:
         """A ``Set-Cookie`` value, as Starlette's ``set_cookie`` writes it (attributes in
         ``http.cookies`` order), without building a ``SimpleCookie`` for it: the values
         are base64url tokens, which need no quoting."""
         flags = "HttpOnly; " if httponly else ""
         secure = "; Secure" if self.secure else ""
-        text = f"{name}={value}; {flags}Max-Age={max_age}; Path={path}; SameSite=lax{secure}"
+        text = f"{name}={value}; {flags}Max-Age={max_age}; Path={path}; SameSite={samesite}{secure}"
         return text.encode("latin-1")
 
     def set_session(self, response: Response, access_token: str, refresh_token: str) -> None:
@@ -81,6 +94,13 @@ class CookiePolicy:
                 ),
             ),
         ]
+
+    def set_device(self, response: Response, device_token: str) -> None:
+        """The device cookie of a sign-in (only ever sent to sign in again)."""
+        cookie = self._cookie(
+            DEVICE_COOKIE, device_token, DEVICE_MAX_AGE, REFRESH_PATH, True, "strict"
+        )
+        response.raw_headers.append((b"set-cookie", cookie))
 
     def clear_session(self, response: Response) -> None:
         for name, path in (
