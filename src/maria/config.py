@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "maria"
     jwt_audience: str = "kinoway"
     jwt_leeway: int = Field(default=30, ge=0, le=300)
+    # HS256 (MARIA_SECRET_KEY, shared) or an asymmetric algorithm whose public keys are
+    # published at /.well-known/jwks.json.
+    jwt_alg: Literal["HS256", "EdDSA", "ES256"] = "HS256"
 
     cookie_secure: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
