@@ -598,3 +598,65 @@ def test_token_over_8_kib_is_refused_even_when_valid(codec: TokenCodec, size: in
     with pytest.raises(InvalidToken):
         codec.verify_signature(token)
     refused(codec, token)
+
+
+# -- duplicate names and foreign header parameters ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload_text",
+    [
+        # The last duplicate used to win: a signed token read as admin.
+        json.dumps(base_claims())[:-1] + ', "role": "admin"}',
+        json.dumps(base_claims())[:-1] + ', "sub": "someone-else"}',
+        json.dumps(base_claims())[:-1] + ', "role": "user"}',  # even the same value
+        json.dumps(base_claims())[:-1] + ', "x": {"a": 1, "a": 2}}',  # nested too
+    ],
+    ids=["role", "sub", "same-value", "nested"],
+)
+def test_duplicate_payload_names_are_refused(codec: TokenCodec, payload_text: str) -> None:
+    assert codec.decode(forge(None, payload_text=json.dumps(base_claims())), now=NOW)
+    refused(codec, forge(None, payload_text=payload_text))
+
+
+@pytest.mark.parametrize(
+    "header_text",
+    [
+        '{"alg":"HS256","typ":"JWT","alg":"HS256"}',
+        '{"alg":"none","typ":"JWT","alg":"HS256"}',
+        '{"alg":"HS256","typ":"JWT","kid":"x","kid":"%s"}',
+    ],
+)
+def test_duplicate_header_names_are_refused(codec: TokenCodec, header_text: str) -> None:
+    header_text = header_text.replace("%s", base_kid(SECRET))
+    refused(codec, forge_raw(b64(header_text.encode()), segment(base_claims())))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"crit": ["exp"]},
+        {"crit": []},
+        {"jku": "https://evil.test/jwks.json"},
+        {"x5u": "https://evil.test/cert.pem"},
+        {"jwk": {"kty": "oct", "k": b64(SECRET)}},
+        {"x5c": ["MIIB"]},
+        {"x5t": "abc"},
+        {"b64": False},
+        {"zip": "DEF"},
+        {"cty": "JWT"},
+    ],
+    ids=lambda extra: next(iter(extra)),
+)
+def test_foreign_header_parameters_are_refused(codec: TokenCodec, extra: dict[str, Any]) -> None:
+    header = {"alg": "HS256", "typ": "JWT", "kid": base_kid(SECRET)}
+    assert codec.decode(forge(base_claims(), header=header), now=NOW)
+    refused(codec, forge(base_claims(), header={**header, **extra}))
+
+
+def test_issued_header_carries_the_secrets_kid(codec: TokenCodec) -> None:
+    token, _ = codec.issue(sub="u-1", sid="s-1", role="user", jti="j-1", iat=NOW, ttl=900)
+    assert jwt.get_unverified_header(token)["kid"] == base_kid(SECRET)
+    # Unknown kids are refused though the secret is the same.
+    for kid in ("other", base_kid(SECRET + b"x")):
+        refused(codec, forge(base_claims(), header={"alg": "HS256", "typ": "JWT", "kid": kid}))

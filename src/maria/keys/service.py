@@ -85,6 +85,7 @@ class KeyRing:
         alg: str,
         token_lifetime: float,
         refresh_every: float = REFRESH_EVERY,
+        activation_delay: float = ACTIVATION_DELAY,
     ) -> None:
         self._database = database
         self.alg = alg
@@ -92,6 +93,7 @@ class KeyRing:
         self._sealer = Sealer(secret)
         self._lifetime = token_lifetime
         self._refresh_every = refresh_every
+        self._activation_delay = activation_delay
         self._opened: dict[tuple[str, bytes], SigningKey] = {}
         self._unreadable: set[str] = set()
         self._rows: list[StoredKey] = []
@@ -193,7 +195,7 @@ class KeyRing:
 
     async def _add_key(self, *, activate_now: bool) -> StoredKey:
         kid, now = new_kid(), utcnow()
-        activates = now if activate_now else now + timedelta(seconds=ACTIVATION_DELAY)
+        activates = now if activate_now else now + timedelta(seconds=self._activation_delay)
         try:
             async with self._database.connect() as conn:
                 row = StoredKey(
