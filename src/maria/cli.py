@@ -140,8 +140,13 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="list, rotate or retire the token signing keys")
     actions = keys.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every key and its state")
-    actions.add_parser(
-        "rotate", help="make a new key of MARIA_JWT_ALG; it signs a few seconds later"
+    rotate = actions.add_parser(
+        "rotate",
+        help="make a new key of MARIA_JWT_ALG; it signs once every instance (and, with "
+        "EdDSA/ES256, every JWK Set cache: MARIA_JWKS_MAX_AGE) has it",
+    )
+    rotate.add_argument(
+        "--now", action="store_true", help="sign with it once the instances have it (~5 s)"
     )
     retire = actions.add_parser(
         "retire", help="stop accepting a key once its tokens could have expired"

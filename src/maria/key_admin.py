@@ -28,17 +28,20 @@ def table(infos: list[KeyInfo]) -> str:
 async def keys_command(
     settings: Settings, action: str, kid: str | None = None, *, now: bool = False
 ) -> str:
-    """Run one ``maria keys`` action; its output. ``KeyProblem`` says why it cannot."""
+    """Run one ``maria keys`` action; its output. ``KeyProblem`` says why it cannot.
+    ``now``: ``retire --now`` (refuse at once), ``rotate --now`` (sign once the instances
+    have the key, without waiting for JWK Set caches)."""
     database = open_database(settings.resolved_database_url)
     ring = KeyRing(
         database,
         secret=settings.secret,
         alg=settings.jwt_alg,
         token_lifetime=settings.access_token_ttl + settings.jwt_leeway,
+        jwks_max_age=settings.jwks_max_age,
     )
     try:
         if action == "rotate":
-            info = await ring.rotate()
+            info = await ring.rotate(urgent=now)
             return f"new {info.alg} key {info.kid}: signs from {_when(info.activates_at)} UTC"
         if action == "retire":
             assert kid is not None

@@ -110,6 +110,7 @@ def build_services(settings: Settings) -> Services:
         secret=settings.secret,
         alg=settings.jwt_alg,
         token_lifetime=settings.access_token_ttl + settings.jwt_leeway,
+        jwks_max_age=settings.jwks_max_age,
     )
     codec = TokenCodec(
         keys,

@@ -250,3 +250,19 @@ async def test_the_table_never_holds_a_secret_in_clear(database: Database) -> No
     for key in ring.current.by_kid.values():
         private = key._private.private_numbers().private_value.to_bytes(32, "big")  # type: ignore[attr-defined]
         assert private.hex() not in dump and repr(private)[2:-1] not in dump
+
+
+@pytest.mark.parametrize("alg", [HS256, EDDSA])
+async def test_published_keys_wait_for_the_jwks_caches(database: Database, alg: str) -> None:
+    """EdDSA/ES256: a rotated key signs only after the JWK Set's max-age (plus the instances'
+    delay), unless urgent; HS256 publishes nothing and waits for the instances only."""
+    ring = ring_of(database, alg, activation_delay=5, jwks_max_age=300)
+    await ring.start()
+    try:
+        for urgent, ahead in ((False, 305 if alg == EDDSA else 5), (True, 5)):
+            info = await ring.rotate(urgent=urgent)
+            assert info.activates_at is not None and info.created_at is not None
+            delay = (info.activates_at - info.created_at).total_seconds()
+            assert delay == pytest.approx(ahead, abs=0.01), (urgent, delay)
+    finally:
+        await ring.close()

@@ -12,9 +12,6 @@ from maria.keys.service import KeyRing
 router = APIRouter(tags=["keys"])
 Keys = Annotated[KeyRing, service("keys")]
 
-# Long enough to spare the server, short enough that a key retired at once (``--now``) is
-# dropped by caches within minutes; clients fetch again when they meet an unknown ``kid``.
-CACHE_CONTROL = "public, max-age=300"
 JWK_SET = "application/jwk-set+json"
 _JWK = {
     "type": "object",
@@ -51,7 +48,9 @@ async def jwks(keys: Keys, if_none_match: Annotated[str | None, Header()] = None
     """The JWK Set (RFC 7517) of the keys Maria signs and accepts tokens with: the active
     key, the next one, and older ones until they are retired."""
     published = keys.published
-    headers = {"Cache-Control": CACHE_CONTROL, "ETag": published.etag}
+    # MARIA_JWKS_MAX_AGE (5 min): a rotated key is published that long before it signs; a
+    # key retired at once (``--now``) leaves the caches within it.
+    headers = {"Cache-Control": f"public, max-age={keys.jwks_max_age}", "ETag": published.etag}
     if if_none_match is not None and published.etag in (
         t.strip() for t in if_none_match.split(",")
     ):

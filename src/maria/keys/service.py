@@ -5,7 +5,9 @@ deployment that never rotates needs no key in the database and its tokens verify
 raw secret. ``maria keys rotate`` adds a key of ``MARIA_JWT_ALG`` to the ``signing_keys``
 table; every instance reads the table every ``REFRESH_EVERY`` seconds, and the new key signs
 only ``ACTIVATION_DELAY`` seconds after it was made, so by then every instance accepts its
-tokens. Older keys keep verifying until retired; ``maria keys retire`` takes a key out of use
+tokens; with ``EdDSA``/``ES256`` it waits the JWK Set's cache lifetime too, so that every
+service that honours ``Cache-Control`` has the new public key before it meets a token of it
+(``rotate --now`` waits only for the instances). Older keys keep verifying until retired; ``maria keys retire`` takes a key out of use
 once no token it signed can still be valid (at once with ``--now``), and refuses to retire
 the key that signs. With ``MARIA_JWT_ALG=EdDSA`` or ``ES256`` the first instance to start
 makes the first key; the public keys are published as a JWK Set.
@@ -36,6 +38,7 @@ log = logging.getLogger("maria.keys")
 
 REFRESH_EVERY = 2.0  # seconds between reads of the signing keys table
 ACTIVATION_DELAY = 5.0  # seconds from a rotation until its key signs: every instance read it
+JWKS_MAX_AGE = 300  # seconds others may cache the JWK Set (MARIA_JWKS_MAX_AGE)
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
 
@@ -84,6 +87,7 @@ class KeyRing:
         secret: bytes,
         alg: str,
         token_lifetime: float,
+        jwks_max_age: int = JWKS_MAX_AGE,
         refresh_every: float = REFRESH_EVERY,
         activation_delay: float = ACTIVATION_DELAY,
     ) -> None:
@@ -94,6 +98,9 @@ class KeyRing:
         self._lifetime = token_lifetime
         self._refresh_every = refresh_every
         self._activation_delay = activation_delay
+        self.jwks_max_age = jwks_max_age
+        # Published keys wait for the caches of those who fetch them (HS256 publishes none).
+        self._publish_ahead = 0 if alg == HS256 else jwks_max_age
         self._opened: dict[tuple[str, bytes], SigningKey] = {}
         self._unreadable: set[str] = set()
         self._rows: list[StoredKey] = []
@@ -193,9 +200,10 @@ class KeyRing:
 
     # -- maria keys -------------------------------------------------------------------
 
-    async def _add_key(self, *, activate_now: bool) -> StoredKey:
+    async def _add_key(self, *, activate_now: bool, urgent: bool = False) -> StoredKey:
         kid, now = new_kid(), utcnow()
-        activates = now if activate_now else now + timedelta(seconds=self._activation_delay)
+        delay = self._activation_delay + (0 if urgent else self._publish_ahead)
+        activates = now if activate_now else now + timedelta(seconds=delay)
         try:
             async with self._database.connect() as conn:
                 row = StoredKey(
@@ -215,11 +223,13 @@ class KeyRing:
         await self.refresh()
         return row
 
-    async def rotate(self) -> KeyInfo:
-        """A new key of ``MARIA_JWT_ALG``, signing in ``ACTIVATION_DELAY`` seconds (at once
-        if no key signs now)."""
+    async def rotate(self, *, urgent: bool = False) -> KeyInfo:
+        """A new key of ``MARIA_JWT_ALG``, signing once every instance (and, unless
+        ``urgent``, every JWK Set cache) has it; at once if no key signs now."""
         await self.refresh()
-        row = await self._add_key(activate_now=self.current.signing(time.time()) is None)
+        row = await self._add_key(
+            activate_now=self.current.signing(time.time()) is None, urgent=urgent
+        )
         return next(info for info in await self.describe() if info.kid == row.kid)
 
     async def retire(self, kid: str, *, immediately: bool = False) -> KeyInfo:
