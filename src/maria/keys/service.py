@@ -5,12 +5,12 @@ deployment that never rotates needs no key in the database and its tokens verify
 raw secret. ``maria keys rotate`` adds a key of ``MARIA_JWT_ALG`` to the ``signing_keys``
 table; every instance reads the table every ``REFRESH_EVERY`` seconds, and the new key signs
 only ``ACTIVATION_DELAY`` seconds after it was made, so by then every instance accepts its
-tokens; with ``EdDSA``/``ES256`` it waits the JWK Set's cache lifetime too, so that every
+tokens. With ``EdDSA``/``ES256`` it also waits the JWK Set's cache lifetime, so that every
 service that honours ``Cache-Control`` has the new public key before it meets a token of it
-(``rotate --now`` waits only for the instances). Older keys keep verifying until retired; ``maria keys retire`` takes a key out of use
-once no token it signed can still be valid (at once with ``--now``), and refuses to retire
-the key that signs. With ``MARIA_JWT_ALG=EdDSA`` or ``ES256`` the first instance to start
-makes the first key; the public keys are published as a JWK Set.
+(``rotate --now`` waits only for the instances). Older keys keep verifying until retired:
+``maria keys retire`` takes a key out of use once no token it signed can still be valid (at
+once with ``--now``), and refuses to retire the key that signs. With ``EdDSA`` or ``ES256``
+the first instance to start makes the first key; the public keys are published as a JWK Set.
 
 Verification reads only the in-memory ``KeySet`` (``current``): no database per token.
 """
