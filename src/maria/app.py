@@ -22,6 +22,7 @@ from maria.http.errors import ERROR_RESPONSES, install_error_handlers
 from maria.http.identity import Authentication
 from maria.http.metrics import HttpMetrics
 from maria.http.transport import CSRF_HEADER
+from maria.keys.router import router as keys_router
 from maria.lists.router import router as lists_router
 from maria.ops.router import router as ops_router
 from maria.rooms.router import router as rooms_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         admin_router,
         avatars_router,
+        keys_router,
         ops_router,
     ):
         app.include_router(router)

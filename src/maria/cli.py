@@ -1,4 +1,4 @@
-"""The ``maria`` command: serve, migrate, create-admin, gen-secret."""
+"""The ``maria`` command: serve, migrate, create-admin, keys, gen-secret."""
 
 from __future__ import annotations
 
@@ -103,6 +103,18 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from maria.key_admin import keys_command
+    from maria.keys.service import KeyProblem
+
+    _upgrade(settings)
+    try:
+        print(asyncio.run(keys_command(settings, args.action, args.kid, now=args.now)))
+    except KeyProblem as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def _gen_secret(_: Settings | None, __: argparse.Namespace) -> int:
     print(secrets.token_urlsafe(48))
     return 0
@@ -127,6 +139,25 @@ def parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     admin.set_defaults(func=_create_admin)
+    keys = sub.add_parser("keys", help="list, rotate or retire the token signing keys")
+    actions = keys.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every key and its state")
+    rotate = actions.add_parser(
+        "rotate",
+        help="make a new key of MARIA_JWT_ALG; it signs once every instance (and, with "
+        "EdDSA/ES256, every JWK Set cache: MARIA_JWKS_MAX_AGE) has it",
+    )
+    rotate.add_argument(
+        "--now", action="store_true", help="sign with it once the instances have it (~5 s)"
+    )
+    retire = actions.add_parser(
+        "retire", help="stop accepting a key once its tokens could have expired"
+    )
+    retire.add_argument("kid", help="the key id (see `maria keys list`)")
+    retire.add_argument(
+        "--now", action="store_true", help="refuse its tokens at once (a leaked key)"
+    )
+    keys.set_defaults(func=_keys, kid=None, now=False)
     gen = sub.add_parser("gen-secret", help="print a new random MARIA_SECRET_KEY")
     gen.set_defaults(func=_gen_secret, no_settings=True)
     return p

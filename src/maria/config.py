@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "maria"
     jwt_audience: str = "kinoway"
     jwt_leeway: int = Field(default=30, ge=0, le=300)
+    # HS256 (MARIA_SECRET_KEY, shared) or an asymmetric algorithm whose public keys are
+    # published at /.well-known/jwks.json.
+    jwt_alg: Literal["HS256", "EdDSA", "ES256"] = "HS256"
+    # How long others may cache /.well-known/jwks.json; a rotated EdDSA/ES256 key signs only
+    # after that (plus a few seconds), so they all hold it first.
+    jwks_max_age: int = Field(default=300, ge=0, le=86_400)
 
     cookie_secure: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -6,6 +6,7 @@ from __future__ import annotations
 def load_all() -> None:
     import maria.audit.models
     import maria.auth.models
+    import maria.keys.models
     import maria.lists.models
     import maria.mail.models
     import maria.rooms.models

@@ -31,6 +31,7 @@ from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.config import Settings
 from maria.db import Database, open_database
 from maria.http.transport import CookiePolicy
+from maria.keys.service import KeyRing
 from maria.lists.cache import ListCache
 from maria.lists.service import ListsService
 from maria.mail.service import Mailer
@@ -55,6 +56,7 @@ class Services:
     passwords: PasswordService
     revoked: RevokedSessions
     known: KnownAddresses
+    keys: KeyRing
     audit: AuditLog
     mailer: Mailer
     users: UsersService
@@ -69,6 +71,7 @@ class Services:
 
     async def start(self) -> None:
         await self.broker.start()
+        await self.keys.start()
         await self.revoked.start()
         await self.users.cache.start()
         await self.lists.cache.start()
@@ -85,6 +88,7 @@ class Services:
         await self.lists.cache.close()
         await self.users.cache.close()
         await self.revoked.close()
+        await self.keys.close()
         await self.broker.close()
         await self.counters.close()
         self.passwords.close()
@@ -114,8 +118,15 @@ def build_services(settings: Settings) -> Services:
         parallelism=settings.argon2_parallelism,
         threads=settings.hash_threads,
     )
+    keys = KeyRing(
+        database,
+        secret=settings.secret,
+        alg=settings.jwt_alg,
+        token_lifetime=settings.access_token_ttl + settings.jwt_leeway,
+        jwks_max_age=settings.jwks_max_age,
+    )
     codec = TokenCodec(
-        settings.secret,
+        keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway=settings.jwt_leeway,
@@ -192,6 +203,7 @@ def build_services(settings: Settings) -> Services:
         passwords=passwords,
         revoked=revoked,
         known=known,
+        keys=keys,
         audit=audit,
         mailer=mailer,
         users=users,

@@ -26,6 +26,7 @@ from maria.auth.tokens import (
     b64url_encode,
 )
 from maria.errors import InvalidToken, TokenExpired
+from maria.keys.jws import base_kid
 from tests.support.api import TEST_SECRET
 from tests.support.tokens import (
     AUDIENCE,
@@ -148,8 +149,9 @@ def test_issued_token_verifies_with_pyjwt(codec: TokenCodec) -> None:
         "aud": AUDIENCE,
     }
     header_seg = token.split(".")[0]
-    assert json.loads(b64url_decode(header_seg)) == {"alg": "HS256", "typ": "JWT"}
-    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    header = {"alg": "HS256", "typ": "JWT", "kid": base_kid(SECRET)}
+    assert json.loads(b64url_decode(header_seg)) == header
+    assert jwt.get_unverified_header(token) == header
     # Signed with the UTF-8 bytes of the secret as is, as another service would use it.
     assert token.split(".")[2] == hs256(token.rsplit(".", 1)[0], TEST_SECRET.encode("utf-8"))
 
@@ -186,12 +188,18 @@ def test_pyjwt_token_is_accepted_by_decode(codec: TokenCodec) -> None:
 
 
 def test_pyjwt_token_with_audience_list_and_kid_is_accepted(codec: TokenCodec) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        token = jwt.encode(
-            base_claims(aud=["other", AUDIENCE]), SECRET, algorithm="HS256", headers={"kid": "k1"}
-        )
-    assert codec.decode(token, now=NOW).sub == "0b6f1c1e-user"
+    def encoded(kid: str) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return jwt.encode(
+                base_claims(aud=["other", AUDIENCE]),
+                SECRET,
+                algorithm="HS256",
+                headers={"kid": kid},
+            )
+
+    assert codec.decode(encoded(base_kid(SECRET)), now=NOW).sub == "0b6f1c1e-user"
+    refused(codec, encoded("k1"))  # the same secret, but a key id it does not have
 
 
 def test_forged_baseline_is_accepted(codec: TokenCodec) -> None:
@@ -282,21 +290,24 @@ def test_empty_segments_are_refused_even_when_signed(codec: TokenCodec) -> None:
     refused(codec, forge_raw(segment({"alg": "HS256", "typ": "JWT"}), ""))
 
 
-@pytest.mark.parametrize("part", ["header", "payload"])
 @pytest.mark.parametrize(
-    "damage",
-    ["padding", "std-alphabet", "space", "newline", "tab", "len-mod-4-is-1"],
+    "part, damage",
+    [
+        (part, damage)
+        for part in ("header", "payload")
+        for damage in ("padding", "std-alphabet", "space", "newline", "tab", "len-mod-4-is-1")
+        # No acceptable header has '-' or '_' in its base64url (that takes '>', '?' or '~'
+        # in its JSON): test_std_alphabet_header_is_refused_as_an_encoding covers it.
+        if (part, damage) != ("header", "std-alphabet")
+    ],
 )
 def test_bad_base64url_is_refused_even_when_signed(
     codec: TokenCodec, part: str, damage: str
 ) -> None:
     header = {"alg": "HS256", "typ": "JWT"}
     claims = base_claims()
-    if damage == "std-alphabet":
-        if part == "header":
-            header = {**header, "kid": "~~~???~~~"}
-        else:
-            claims = with_b64_alphabet_chars(claims)
+    if damage == "std-alphabet" and part == "payload":
+        claims = with_b64_alphabet_chars(claims)
     segs = [segment(header), segment(claims)]
     # The undamaged version is accepted, so only the damage is refused.
     assert codec.decode(forge_raw(segs[0], segs[1]), now=NOW).sub == claims["sub"]
@@ -321,6 +332,14 @@ def test_bad_base64url_is_refused_even_when_signed(
         assert len(seg) % 4 == 1
     segs[i] = seg
     refused(codec, forge_raw(segs[0], segs[1]))
+
+
+def test_std_alphabet_header_is_refused_as_an_encoding(codec: TokenCodec) -> None:
+    seg = segment({"alg": "HS256", "typ": "JWT", "kid": "~~~???~~~"})
+    assert "-" in seg or "_" in seg
+    swapped = seg.replace("-", "+").replace("_", "/")
+    error = refused(codec, forge_raw(swapped, segment(base_claims())))
+    assert error.message == "Malformed token encoding"  # refused as text, before its kid
 
 
 @pytest.mark.parametrize("where", [0, 1, 2])
@@ -579,3 +598,65 @@ def test_token_over_8_kib_is_refused_even_when_valid(codec: TokenCodec, size: in
     with pytest.raises(InvalidToken):
         codec.verify_signature(token)
     refused(codec, token)
+
+
+# -- duplicate names and foreign header parameters ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload_text",
+    [
+        # The last duplicate used to win: a signed token read as admin.
+        json.dumps(base_claims())[:-1] + ', "role": "admin"}',
+        json.dumps(base_claims())[:-1] + ', "sub": "someone-else"}',
+        json.dumps(base_claims())[:-1] + ', "role": "user"}',  # even the same value
+        json.dumps(base_claims())[:-1] + ', "x": {"a": 1, "a": 2}}',  # nested too
+    ],
+    ids=["role", "sub", "same-value", "nested"],
+)
+def test_duplicate_payload_names_are_refused(codec: TokenCodec, payload_text: str) -> None:
+    assert codec.decode(forge(None, payload_text=json.dumps(base_claims())), now=NOW)
+    refused(codec, forge(None, payload_text=payload_text))
+
+
+@pytest.mark.parametrize(
+    "header_text",
+    [
+        '{"alg":"HS256","typ":"JWT","alg":"HS256"}',
+        '{"alg":"none","typ":"JWT","alg":"HS256"}',
+        '{"alg":"HS256","typ":"JWT","kid":"x","kid":"%s"}',
+    ],
+)
+def test_duplicate_header_names_are_refused(codec: TokenCodec, header_text: str) -> None:
+    header_text = header_text.replace("%s", base_kid(SECRET))
+    refused(codec, forge_raw(b64(header_text.encode()), segment(base_claims())))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"crit": ["exp"]},
+        {"crit": []},
+        {"jku": "https://evil.test/jwks.json"},
+        {"x5u": "https://evil.test/cert.pem"},
+        {"jwk": {"kty": "oct", "k": b64(SECRET)}},
+        {"x5c": ["MIIB"]},
+        {"x5t": "abc"},
+        {"b64": False},
+        {"zip": "DEF"},
+        {"cty": "JWT"},
+    ],
+    ids=lambda extra: next(iter(extra)),
+)
+def test_foreign_header_parameters_are_refused(codec: TokenCodec, extra: dict[str, Any]) -> None:
+    header = {"alg": "HS256", "typ": "JWT", "kid": base_kid(SECRET)}
+    assert codec.decode(forge(base_claims(), header=header), now=NOW)
+    refused(codec, forge(base_claims(), header={**header, **extra}))
+
+
+def test_issued_header_carries_the_secrets_kid(codec: TokenCodec) -> None:
+    token, _ = codec.issue(sub="u-1", sid="s-1", role="user", jti="j-1", iat=NOW, ttl=900)
+    assert jwt.get_unverified_header(token)["kid"] == base_kid(SECRET)
+    # Unknown kids are refused though the secret is the same.
+    for kid in ("other", base_kid(SECRET + b"x")):
+        refused(codec, forge(base_claims(), header={"alg": "HS256", "typ": "JWT", "kid": kid}))

@@ -1,59 +1,53 @@
-"""HS256 access tokens: the seed's design, strict and fast.
+"""Access tokens: compact JWS with a ``kid``, strict and fast.
 
-Signing: ``base64url(header) + "." + base64url(payload)``, HMAC-SHA256 with the server's
-secret, appended base64url-encoded. Verification recomputes the signature over the exact
-text received and compares the encodings in constant time before looking at anything else,
-so a tampered header or payload, a non-canonical signature encoding, ``alg: none`` or a
-forged token costs one HMAC and is refused. Claims are then checked by Maria's rules.
+Signing: ``base64url(header) + "." + base64url(payload)``, signed with the key set's active
+key (HS256 with ``MARIA_SECRET_KEY`` as is until a rotation; EdDSA or ES256 when configured),
+whose ``kid`` the header names. Verification finds the key first: a header Maria issued is
+known by its exact text (one dictionary lookup, nothing parsed); any other header is parsed
+strictly (no duplicate names, only ``alg``, ``typ`` and ``kid``, ``alg`` exactly the
+configured algorithm, a known ``kid``). Then it checks the signature over the exact text
+received, then the payload (strict JSON, no duplicate names) and Maria's claim rules. No key
+set member is ever used with another algorithm than its own, so a public key can never be
+mistaken for an HMAC secret.
 
 Written here rather than taken from a JWT library because this check runs on every
-authenticated request: it does one HMAC, one base64 decode and one ``json.loads`` (about
-a quarter of PyJWT's time), and it refuses everything Maria never issues. Tokens verify with
-any JWT library given the same secret (tested against PyJWT).
+authenticated request: one HMAC, one base64 decode and one ``json`` decode for HS256 (about a
+quarter of PyJWT's time), and it refuses everything Maria never issues. Tokens verify with
+any JWT library given the same secret or the published public keys (tested against PyJWT
+and jose).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
-from maria.errors import InvalidToken, TokenExpired
+from maria.errors import InvalidToken, TokenExpired, Unavailable
+from maria.keys.jws import KID, HmacKey, KeySet, SigningKey, b64url_decode, b64url_encode
+from maria.keys.jws import base_kid as _base_kid
+from maria.keys.jws import json_segment as _json_segment
+
+__all__ = ["MAX_TOKEN_BYTES", "AccessClaims", "TokenCodec", "b64url_decode", "b64url_encode"]
 
 MAX_TOKEN_BYTES = 8 * 1024
 ROLES = frozenset({"user", "admin"})
-_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
-_PADDING = {0: b"", 2: b"==", 3: b"="}
 _REQUIRED_STR_CLAIMS = ("sub", "jti", "sid", "role", "iss")
+_HEADER_NAMES = frozenset({"alg", "typ", "kid"})
 
 
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+class KeySource(Protocol):
+    """Where the codec reads the key set, on every call (a ``KeyRing`` replaces it whole)."""
+
+    @property
+    def current(self) -> KeySet: ...
 
 
-def b64url_decode(segment: str) -> bytes:
-    """Strict unpadded base64url: refuse padding, the standard alphabet and stray characters.
-
-    Only ever applied to segments whose exact text the signature already covers, so the
-    unused low bits of the last character carry no meaning an attacker could exploit.
-    """
-    if len(segment) % 4 == 1 or "=" in segment or "+" in segment or "/" in segment:
-        raise InvalidToken("Malformed token encoding")
-    try:
-        raw = segment.encode("ascii").translate(_URL_TO_STD) + _PADDING[len(segment) % 4]
-        return binascii.a2b_base64(raw, strict_mode=True)
-    except (binascii.Error, ValueError):
-        raise InvalidToken("Malformed token encoding") from None
-
-
-def _json_segment(obj: dict[str, Any]) -> str:
-    return b64url_encode(json.dumps(obj, separators=(",", ":"), sort_keys=False).encode())
+@dataclass(frozen=True)
+class StaticKeys:
+    current: KeySet
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,34 +63,32 @@ class AccessClaims:
 
 
 class TokenCodec:
-    """Signs and verifies Maria's HS256 access tokens with one secret."""
-
-    ALG = "HS256"
+    """Signs and verifies Maria's access tokens with a key set (or one HS256 secret)."""
 
     def __init__(
         self,
-        secret: bytes,
+        keys: bytes | KeySource,
         *,
         issuer: str,
         audience: str,
         leeway: int = 30,
-        kid: str | None = None,
     ) -> None:
-        if not secret:
-            raise ValueError("empty signing secret")
-        self._mac = hmac.new(secret, digestmod=hashlib.sha256)
+        if isinstance(keys, bytes):
+            keys = StaticKeys(KeySet.of(HmacKey(_base_kid(keys), keys)))
+        self._keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
-        header: dict[str, str] = {"alg": self.ALG, "typ": "JWT"}
-        if kid is not None:
-            header["kid"] = kid
-        self._header_segment = _json_segment(header)
+
+    def _signing_key(self) -> SigningKey:
+        key = self._keys.current.signing(time.time())
+        if key is None:
+            raise Unavailable("No signing key loaded yet")
+        return key
 
     def sign(self, signing_input: str) -> str:
-        mac = self._mac.copy()
-        mac.update(signing_input.encode("ascii"))
-        return b64url_encode(mac.digest())
+        """The active key's signature of ``signing_input``."""
+        return self._signing_key().sign(signing_input)
 
     def issue(
         self,
@@ -109,7 +101,9 @@ class TokenCodec:
         ttl: int,
         email_verified: bool | None = None,
     ) -> tuple[str, int]:
-        """Return ``(token, exp)``; the same arguments always give the same token."""
+        """Return ``(token, exp)``; the same arguments and key always give the same token
+        (EdDSA and HS256; an ES256 signature is new each time, its claims are not)."""
+        key = self._signing_key()
         exp = iat + ttl
         payload: dict[str, Any] = {
             "sub": sub,
@@ -123,39 +117,30 @@ class TokenCodec:
         }
         if email_verified is not None:
             payload["email_verified"] = email_verified
-        signing_input = f"{self._header_segment}.{_json_segment(payload)}"
-        return f"{signing_input}.{self.sign(signing_input)}", exp
+        signing_input = f"{key.header_segment}.{_json_segment(payload)}"
+        return f"{signing_input}.{key.sign(signing_input)}", exp
 
     def verify_signature(self, token: str) -> tuple[str, str]:
-        """Check shape and signature; return the header and payload segments."""
+        """Check shape, header and signature; return the header and payload segments."""
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("Token too large")
         if not token.isascii():
-            # Also keeps compare_digest below from raising TypeError on non-ASCII text (a
-            # header byte such as 0xFF arrives as a latin-1 character).
+            # Also keeps the key lookups and compare_digest from ever seeing non-ASCII text
+            # (a header byte such as 0xFF arrives as a latin-1 character).
             raise InvalidToken("Malformed token")
         parts = token.split(".")
         if len(parts) != 3:
             raise InvalidToken("Malformed token")
         header_seg, payload_seg, signature_seg = parts
-        expected = self.sign(f"{header_seg}.{payload_seg}")
-        if not hmac.compare_digest(expected, signature_seg):
+        keys = self._keys.current
+        key = keys.by_header.get(header_seg) or _key_of(keys, header_seg)
+        if not key.verify(f"{header_seg}.{payload_seg}", signature_seg):
             raise InvalidToken("Bad token signature")
         return header_seg, payload_seg
 
-    def _check_header(self, header_seg: str) -> None:
-        if header_seg == self._header_segment:
-            return  # the exact header Maria issues: nothing more to parse
-        header = _load_object(header_seg)
-        if header.get("alg") != self.ALG:
-            raise InvalidToken("Unsupported token algorithm")
-        if header.get("typ", "JWT") != "JWT" or "crit" in header:
-            raise InvalidToken("Unsupported token header")
-
     def decode(self, token: str, *, now: float | None = None) -> AccessClaims:
         """Verify signature, header and Maria's claim rules; raise InvalidToken/TokenExpired."""
-        header_seg, payload_seg = self.verify_signature(token)
-        self._check_header(header_seg)
+        _, payload_seg = self.verify_signature(token)
         claims = _load_object(payload_seg)
         now = time.time() if now is None else now
         for name in _REQUIRED_STR_CLAIMS:
@@ -195,11 +180,52 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
+def _key_of(keys: KeySet, header_seg: str) -> SigningKey:
+    """The key a header Maria did not write itself names, by the strict rules."""
+    header = _load_object(header_seg)
+    if header.keys() - _HEADER_NAMES:
+        # crit, jku, x5u, jwk, x5c, b64, zip...: nothing Maria issues, nothing it follows.
+        raise InvalidToken("Unsupported token header")
+    alg = header.get("alg")
+    if alg != keys.alg:
+        raise InvalidToken("Unsupported token algorithm")
+    if header.get("typ", "JWT") != "JWT":
+        raise InvalidToken("Unsupported token header")
+    if "kid" not in header:
+        if keys.default is None:
+            raise InvalidToken("Token has no key id")
+        return keys.default
+    kid = header["kid"]
+    if not isinstance(kid, str) or KID.fullmatch(kid) is None:
+        raise InvalidToken("Malformed token key id")
+    key = keys.by_kid.get(kid)
+    if key is None:
+        if not keys.loaded:  # a key this instance has not read yet, perhaps
+            raise Unavailable("Signing keys not loaded yet")
+        raise InvalidToken("Unknown token signing key")
+    if key.alg != alg:  # never: every key of the set has its algorithm; kept explicit
+        raise InvalidToken("Unsupported token algorithm")
+    return key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose names are unique (``"role":"user","role":"admin"`` is refused, not
+    read as its last duplicate)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate name")
+    return obj
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique)
+
+
 def _load_object(segment: str) -> dict[str, Any]:
+    text = b64url_decode(segment)
     try:
-        obj = json.loads(b64url_decode(segment).decode("utf-8"))
+        obj = _STRICT.decode(text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidToken("Malformed token JSON") from None
+        obj = None  # refused below, outside the ``except`` (no __context__ to keep alive)
     if not isinstance(obj, dict):
         raise InvalidToken("Malformed token JSON")
     return obj
