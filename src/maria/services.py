@@ -213,7 +213,7 @@ def build_services(settings: Settings) -> Services:
         lists=lists,
         rooms=RoomsService(database, hub, counters),
         admin=AdminService(database, users, auth, accounts, audit),
-        readiness=Readiness(database, revoked, health),
+        readiness=Readiness(database, revoked, keys, health),
         cookies=CookiePolicy(
             secure=settings.cookie_secure,
             access_max_age=settings.access_token_ttl,

@@ -29,8 +29,8 @@ async def metrics() -> Response:
 
 @router.get("/readyz")
 async def readyz(readiness: Ready) -> dict[str, str]:
-    """Ready to serve: the database answers within two seconds and the revoked-session
-    list has been loaded from it (before that, a logged-out token might pass). With Redis
+    """Ready to serve: the database answers within two seconds, and the revoked-session
+    list and the signing keys have been loaded from it. With Redis
     configured, ``redis`` says ``ok`` or ``degraded`` (serving on in-process fallbacks)."""
     await readiness.check()
     return readiness.report()
