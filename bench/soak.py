@@ -56,7 +56,7 @@ logs lock waits and statements over 1 s).
 Goals (exit status 1 when one is missed): no 500 (or any 5xx but 503); no error of any other
 kind — the only acceptable ones are, with ``--restart-db`` and only from the stop until
 10 s after Postgres is back, HTTP 503 ``unavailable``, WS ``error`` frames with code
-``unavailable`` and new sockets closed 1011 ``unavailable`` (the socket's 503); no client
+``unavailable`` and new sockets closed 1013 ``unavailable`` (the socket's 503); no client
 timeout or connection error; RSS growth of each instance below 10 %; no acknowledged write
 lost; with ``--restart-db``, both instances recover.
 """
@@ -124,7 +124,7 @@ ENDPOINTS = {
     "chat": "WS chat → own echo",
 }
 DB_BACKED = {"login", "refresh", "list_read", "list_put", "list_delete"}
-ACCEPTABLE = {"HTTP 503 unavailable", "WS error unavailable", "WS connect: closed 1011 unavailable"}
+ACCEPTABLE = {"HTTP 503 unavailable", "WS error unavailable", "WS connect: closed 1013 unavailable"}
 
 
 def say(text: str) -> None:

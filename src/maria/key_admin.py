@@ -6,7 +6,7 @@ from datetime import datetime
 
 from maria.config import Settings
 from maria.db import open_database
-from maria.keys.service import KeyInfo, KeyRing
+from maria.keys.service import KeyInfo, key_ring
 
 
 def _when(at: datetime | None) -> str:
@@ -32,13 +32,7 @@ async def keys_command(
     ``now``: ``retire --now`` (refuse at once), ``rotate --now`` (sign once the instances
     have the key, without waiting for JWK Set caches)."""
     database = open_database(settings.resolved_database_url)
-    ring = KeyRing(
-        database,
-        secret=settings.secret,
-        alg=settings.jwt_alg,
-        token_lifetime=settings.access_token_ttl + settings.jwt_leeway,
-        jwks_max_age=settings.jwks_max_age,
-    )
+    ring = key_ring(settings, database)
     try:
         if action == "rotate":
             info = await ring.rotate(urgent=now)

@@ -31,7 +31,7 @@ from maria.backends.ratelimit import Counters, MemoryCounters, RedisCounters
 from maria.config import Settings
 from maria.db import Database, open_database
 from maria.http.transport import CookiePolicy
-from maria.keys.service import KeyRing
+from maria.keys.service import KeyRing, key_ring
 from maria.lists.cache import ListCache
 from maria.lists.service import ListsService
 from maria.mail.service import Mailer
@@ -118,13 +118,7 @@ def build_services(settings: Settings) -> Services:
         parallelism=settings.argon2_parallelism,
         threads=settings.hash_threads,
     )
-    keys = KeyRing(
-        database,
-        secret=settings.secret,
-        alg=settings.jwt_alg,
-        token_lifetime=settings.access_token_ttl + settings.jwt_leeway,
-        jwks_max_age=settings.jwks_max_age,
-    )
+    keys = key_ring(settings, database)
     codec = TokenCodec(
         keys,
         issuer=settings.jwt_issuer,

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from maria.config import Settings
 from maria.db import Database, utcnow
 from maria.keys import store
 from maria.keys.jws import HS256, HmacKey, KeySet, Signer, SigningKey, base_kid
@@ -321,3 +322,14 @@ class KeyRing:
                 )
             )
         return infos
+
+
+def key_ring(settings: Settings, database: Database) -> KeyRing:
+    """The key ring the settings describe (the server's and ``maria keys``' alike)."""
+    return KeyRing(
+        database,
+        secret=settings.secret,
+        alg=settings.jwt_alg,
+        token_lifetime=settings.access_token_ttl + settings.jwt_leeway,
+        jwks_max_age=settings.jwks_max_age,
+    )
