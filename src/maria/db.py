@@ -21,6 +21,7 @@ Services reach the database only through ``Database``:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -176,6 +177,39 @@ class OutageLog:
             type(getattr(exc, "orig", None) or exc).__name__,
             f"; {held} more like it since the last line" if held else "",
         )
+
+
+class Pruner:
+    """A clean-up of rows past their retention: at start, then every ``every`` seconds while
+    the instance runs; a failure (the database away) waits for the next turn."""
+
+    def __init__(
+        self, what: str, prune: Callable[[], Awaitable[int]], every: float, log: logging.Logger
+    ) -> None:
+        self._what = what
+        self._prune = prune
+        self._every = every
+        self._log = log
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"maria-prune-{self._what}")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                pruned = await self._prune()
+                if pruned:
+                    self._log.info("%s: %d rows past their retention pruned", self._what, pruned)
+            except Exception as exc:
+                self._log.warning("%s prune failed: %s", self._what, type(exc).__name__)
+            await asyncio.sleep(self._every)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class _Unit:

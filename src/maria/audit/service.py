@@ -4,20 +4,19 @@ after ``MARIA_AUDIT_RETENTION_DAYS``."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
 
 from maria.audit import store
 from maria.audit.store import EventView
-from maria.db import AnyWork, Database, utcnow
+from maria.db import AnyWork, Database, Pruner, utcnow
 from maria.identity import Client
 
 log = logging.getLogger("maria.audit")
 
 PRUNE_EVERY = 3600.0
+PRUNED = "audit events"
 
 # What is recorded (the ``event`` column).
 REGISTERED = "registered"
@@ -58,7 +57,7 @@ class AuditLog:
     def __init__(self, database: Database, *, retention_days: int) -> None:
         self._database = database
         self._retention = timedelta(days=retention_days)
-        self._task: asyncio.Task[None] | None = None
+        self._pruner = Pruner(PRUNED, self.prune, PRUNE_EVERY, log)
 
     async def record(
         self,
@@ -102,20 +101,7 @@ class AuditLog:
             return await store.prune(conn, utcnow() - self._retention)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._prune_regularly(), name="maria-audit")
-
-    async def _prune_regularly(self) -> None:
-        while True:
-            try:
-                pruned = await self.prune()
-                if pruned:
-                    log.info("audit: %d events older than the retention pruned", pruned)
-            except Exception as exc:
-                log.warning("audit prune failed: %s", type(exc).__name__)
-            await asyncio.sleep(PRUNE_EVERY)
+        await self._pruner.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._pruner.close()

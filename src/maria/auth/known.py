@@ -10,8 +10,6 @@ the window are pruned in the background.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -19,11 +17,12 @@ from datetime import timedelta
 
 from maria.auth import store
 from maria.auth.devices import address_key
-from maria.db import AnyWork, Database, utcnow
+from maria.db import AnyWork, Database, Pruner, utcnow
 
 log = logging.getLogger("maria.auth")
 
 PRUNE_EVERY = 3600.0
+PRUNED = "known addresses"
 REFRESH_AFTER = timedelta(hours=1)
 RECENT_MAX = 10_000  # (account, address) pairs this instance remembered lately
 
@@ -33,7 +32,7 @@ class KnownAddresses:
         self._database = database
         self.window = timedelta(days=days)
         self._remember = store.remember_address_statement(database.engine.dialect.name)
-        self._task: asyncio.Task[None] | None = None
+        self._pruner = Pruner(PRUNED, self.prune, PRUNE_EVERY, log)
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     async def remember(self, work: AnyWork, user_id: str, ip: str) -> None:
@@ -66,18 +65,7 @@ class KnownAddresses:
             return await store.forget_addresses(conn, utcnow() - self.window)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._prune_regularly(), name="maria-known-addresses")
-
-    async def _prune_regularly(self) -> None:
-        while True:
-            try:
-                await self.prune()
-            except Exception as exc:
-                log.warning("known-address prune failed: %s", type(exc).__name__)
-            await asyncio.sleep(PRUNE_EVERY)
+        await self._pruner.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._pruner.close()
