@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
 from tests.fuzz.account import Account
+from tests.support.frames import check_server_frame
 from tests.support.servers import Server
 
 MAX_FRAME = 16 * 1024
@@ -278,6 +279,7 @@ class Host:
 
     def recv(self, ws: ClientConnection) -> dict[str, Any]:
         frame: dict[str, Any] = json.loads(ws.recv(timeout=WAIT))
+        check_server_frame(frame)
         return frame
 
     def exchange(self, data: str | bytes) -> tuple[list[dict[str, Any]], ClientConnection]:
