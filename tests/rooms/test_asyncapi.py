@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maria.rooms import protocol
-from maria.rooms.asyncapi import ADDRESS, document
+from maria.rooms.asyncapi import ADDRESS, document, rendered
 from maria.rooms.frames import CHAT_PATTERN, CLIENT_FRAMES, SERVER_FRAMES, STRIPPED, chat_text
 from maria.rooms.playback import Playback
 from maria.rooms.protocol import CLOSE_CODES, ERROR_CODES, FrameError, parse
@@ -30,6 +30,7 @@ from tests.support.frames import (
     resolve,
     validator,
 )
+from tests.support.node import asyncapi_findings
 
 KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")  # AsyncAPI 3: the keys of components' maps
 
@@ -87,6 +88,26 @@ def test_the_document_has_the_structure_of_asyncapi_3() -> None:
         assert set(message) <= {"name", "title", "summary", "contentType", "payload", "examples"}
     for extension in ("x-close-codes", "x-error-codes", "x-limits"):
         assert channel[extension], extension
+
+
+def test_asyncapis_own_parser_finds_nothing_wrong() -> None:
+    findings = asyncapi_findings(rendered())
+    # Errors and warnings; the one note is that 3.1 exists (3.0 is what the tools support).
+    assert [f for f in findings if f["severity"] < 2] == [], findings
+    assert {f["code"] for f in findings} <= {"asyncapi-latest-version"}, findings
+
+
+def test_asyncapis_own_parser_would_see_a_mistake() -> None:
+    broken = json.loads(rendered())
+    broken["operations"]["sendServerFrame"]["messages"].append(
+        {"$ref": "#/components/messages/clientChat"}  # not a message of the channel
+    )
+    broken["components"]["schemas"]["ServerPong"]["properties"]["t0"]["type"] = "numeric"
+    codes = {
+        f["code"] for f in asyncapi_findings(json.dumps(broken).encode()) if f["severity"] == 0
+    }
+    assert "asyncapi3-operation-messages-from-referred-channel" in codes, codes
+    assert len(codes) >= 2, codes
 
 
 def test_every_reference_resolves() -> None:
@@ -164,8 +185,6 @@ def test_the_close_and_error_codes_are_the_servers() -> None:
 
 
 def test_the_document_is_json_and_the_same_every_time() -> None:
-    from maria.rooms.asyncapi import rendered
-
     assert json.loads(rendered()) == document()
 
 
