@@ -114,8 +114,11 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Maria room socket",
             "version": __version__,
-            "description": "The WebSocket of Maria's watch-together rooms, for Kinoway. "
-            "The HTTP API is described by `/openapi.json`.",
+            "description": "The WebSocket of Maria's watch-together rooms, for Kinoway, as "
+            "Maria sees it: it receives the client frames (`receiveClientFrame`) and sends "
+            "the server frames (`sendServerFrame`). `components.schemas` has every frame's "
+            "JSON Schema, and the unions `ClientFrame` and `ServerFrame`. The HTTP API is "
+            "described by `/openapi.json`.",
         },
         "defaultContentType": "application/json",
         "channels": {

@@ -20,8 +20,6 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from maria.rooms.frames import (
-    MAX_TOKEN,
-    MAX_USER_ID,
     ClientAuth,
     ClientChat,
     ClientControl,
@@ -32,8 +30,6 @@ from maria.rooms.frames import (
     ErrorCode,
 )
 from maria.rooms.playback import Playback
-
-__all__ = ["MAX_TOKEN", "MAX_USER_ID"]
 
 MAX_FRAME_BYTES = 16 * 1024
 
