@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import stat
@@ -72,6 +73,40 @@ def test_gen_secret_needs_no_valid_configuration(tmp_path: Path) -> None:
     done = maria("gen-secret", env=maria_env(MARIA_ENV="production"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.strip()) >= 48
+
+
+# -- schema ---------------------------------------------------------------------------
+
+
+def test_schema_prints_the_documents_without_a_database(tmp_path: Path) -> None:
+    """What a client's build runs to generate its types: no database, no data directory,
+    no secret; even the production setting and an unreachable database change nothing."""
+    from maria.app import create_app
+    from maria.rooms.asyncapi import document
+    from tests.support.app import make_settings
+
+    env = maria_env(
+        MARIA_ENV="production",
+        MARIA_DATA_DIR=str(tmp_path / "data"),
+        MARIA_DATABASE_URL="postgresql://nobody@127.0.0.1:9/nothing",
+    )
+    openapi = maria("schema", "openapi", env=env, cwd=tmp_path)
+    asyncapi = maria("schema", "asyncapi", env=env, cwd=tmp_path)
+    for done in (openapi, asyncapi):
+        assert done.returncode == 0, done.stderr
+    app = create_app(make_settings("sqlite+aiosqlite://", tmp_path / "app"))
+    assert json.loads(openapi.stdout) == app.openapi()
+    assert json.loads(asyncapi.stdout) == document()
+    assert not (tmp_path / "data").exists()
+    assert (
+        "/api/v1/rooms/{room_id}/ws" in json.loads(asyncapi.stdout)["channels"]["room"]["address"]
+    )
+
+
+def test_schema_names_the_documents_it_knows(tmp_path: Path) -> None:
+    done = maria("schema", "graphql", env=maria_env(), cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "openapi" in done.stderr and "asyncapi" in done.stderr
 
 
 # -- migrate --------------------------------------------------------------------------

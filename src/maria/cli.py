@@ -1,10 +1,11 @@
-"""The ``maria`` command: serve, migrate, create-admin, keys, gen-secret."""
+"""The ``maria`` command: serve, migrate, create-admin, keys, gen-secret, schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import secrets
 import sys
@@ -120,6 +121,26 @@ def _gen_secret(_: Settings | None, __: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(_: Settings | None, args: argparse.Namespace) -> int:
+    """Print a contract document, for clients to generate their types from (no database,
+    no data directory: the app is built, never started)."""
+    if args.document == "asyncapi":
+        from maria.rooms.asyncapi import document
+
+        print(json.dumps(document(), indent=2, ensure_ascii=False))
+        return 0
+    from maria.app import create_app
+
+    try:
+        settings = load_settings(
+            database_url="sqlite+aiosqlite://", secret_key=secrets.token_urlsafe(48)
+        )
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(create_app(settings).openapi(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="maria", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -160,6 +181,11 @@ def parser() -> argparse.ArgumentParser:
     keys.set_defaults(func=_keys, kid=None, now=False)
     gen = sub.add_parser("gen-secret", help="print a new random MARIA_SECRET_KEY")
     gen.set_defaults(func=_gen_secret, no_settings=True)
+    schema = sub.add_parser(
+        "schema", help="print the OpenAPI (HTTP) or AsyncAPI (room socket) document as JSON"
+    )
+    schema.add_argument("document", choices=["openapi", "asyncapi"])
+    schema.set_defaults(func=_schema, no_settings=True)
     return p
 
 
@@ -169,10 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
-    if getattr(args, "no_settings", False):
-        return int(args.func(None, args))
     try:
-        settings = load_settings()
+        settings = None if getattr(args, "no_settings", False) else load_settings()
     except ConfigError as exc:
         print(f"maria: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,12 @@ out once more, independently of ``maria.rooms.protocol``. A valid frame gets its
 (its chat line, pong, playback or control state, ``authenticated``); any other gets one
 ``error`` frame with the code the contract gives it; and after every frame the socket still
 answers a ping. Positions are seconds from 0 to 7 days (604800): NaN, infinities,
-negatives and ``1e308`` are refused, never broadcast.
+negatives and ``1e308`` are refused, never broadcast. Every frame the server sends is
+checked against ``/asyncapi.json``.
+
+The same frames, many more of them, also go through ``protocol.parse`` in-process: its
+answer is the contract's, and its fast pass (pydantic-core parsing the JSON text) accepts
+nothing the exact one (``json.loads``, then the models) would not, with the same result.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
+from maria.rooms import protocol
+from maria.rooms.protocol import FrameError
 from tests.fuzz.account import Account
+from tests.support.frames import check_server_frame
 from tests.support.servers import Server
 
 MAX_FRAME = 16 * 1024
@@ -227,6 +235,8 @@ RAW = st.sampled_from(
         '{"type":"playback","action":"seek","position":1e400}',
         '{"type":"playback","action":"play","position":604800.5}',
         '{"type":"ping","t0":1e400}',
+        '{"type":"chat","text":"hi","extra":NaN}',  # not JSON, even where it is ignored
+        '{"type":"ping","t0":1,"extra":-Infinity}',
         '{"type":"chat","text":"\\ud800"}',
         '{"type":"chat","text":"a\\u0000b"}',
         '{"type":"chat","text":"' + "x" * MAX_FRAME + '"}',
@@ -278,6 +288,7 @@ class Host:
 
     def recv(self, ws: ClientConnection) -> dict[str, Any]:
         frame: dict[str, Any] = json.loads(ws.recv(timeout=WAIT))
+        check_server_frame(frame)
         return frame
 
     def exchange(self, data: str | bytes) -> tuple[list[dict[str, Any]], ClientConnection]:
@@ -350,3 +361,42 @@ def test_every_frame_gets_the_answer_the_contract_gives_it(host: Host, data: str
     # Answers that go through the room (chat, playback, control) may come after the pong.
     while not any(_matches(f, want) for f in seen):
         seen.append(host.recv(ws))
+
+
+# -- the parser in-process ------------------------------------------------------------
+
+# Refusals that come after parsing: a host frame naming nobody in the room, a wrong token.
+LATER = {"not_found", "invalid_token", "token_expired"}
+IN_PROCESS = settings(
+    max_examples=3000,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@IN_PROCESS
+@given(data=FRAMES)
+def test_the_parser_gives_the_contracts_answer(data: str | bytes) -> None:
+    want = expected(data, Sender("the host's id", "the host's token"))
+    try:
+        protocol.parse(data)
+    except FrameError as exc:
+        assert isinstance(want, Refusal) and exc.code in want.codes, (data, exc.code, want)
+        assert exc.message
+        return
+    assert isinstance(want, Answer) or want.codes <= LATER, (data, want)
+
+
+@IN_PROCESS
+@given(data=FRAMES)
+def test_the_fast_pass_accepts_only_what_the_exact_one_does(data: str | bytes) -> None:
+    if not isinstance(data, str) or "NaN" in data or "Infinity" in data:
+        return  # parse() never takes the fast pass on these: pydantic-core reads them
+    try:
+        fast = protocol.COMMANDS.validate_json(data)
+    except ValueError:
+        return  # parse() asks the exact pass
+    exact = protocol.COMMANDS.validate_python(protocol.decode(data))
+    assert repr(fast) == repr(exact), data  # repr: an int t0 stays an int, a float a float

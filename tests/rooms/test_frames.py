@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
+from maria.rooms.asyncapi import document
+from tests.support.frames import payload_schemas
 from tests.support.rooms import Api, Peer
 from tests.support.servers import Server
 
@@ -90,3 +94,43 @@ async def test_a_frame_flood_is_refused_not_fatal(server: Server, api: Api) -> N
     assert pongs >= 100 and errors >= 1 and pongs + errors < 400
     await a.ping()  # the socket survived
     await a.close()
+
+
+async def test_the_asyncapi_document_is_served_without_authentication(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        plain = await client.get("/asyncapi.json")
+        # A refused token does not matter either: the document is no API operation.
+        refused = await client.get("/asyncapi.json", headers={"Authorization": "Bearer nope"})
+        openapi = (await client.get("/openapi.json")).json()
+    for response in (plain, refused):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+    served = plain.json()
+    assert served == document()  # what the server serves is what the tests check against
+    assert served["asyncapi"] == "3.0.0"
+    assert served["channels"]["room"]["address"] == "/api/v1/rooms/{room_id}/ws"
+    messages = served["components"]["messages"].values()
+    assert {m["name"] for m in messages if m["title"].endswith("(client)")} == {
+        "auth",
+        "chat",
+        "playback",
+        "control",
+        "host",
+        "ping",
+    }
+    assert {m["name"] for m in messages if m["title"].endswith("(server)")} == {
+        "welcome",
+        "chat",
+        "presence",
+        "playback",
+        "control",
+        "pong",
+        "authenticated",
+        "error",
+    }
+    assert set(payload_schemas("sendServerFrame")) == {
+        m["name"] for m in messages if m["title"].endswith("(server)")
+    }
+    # The OpenAPI schema points to it, and does not list it as an operation.
+    assert "/asyncapi.json" not in openapi["paths"]
+    assert "/asyncapi.json" in openapi["paths"]["/api/v1/rooms/{room_id}"]["get"]["description"]

@@ -17,6 +17,7 @@ from maria.rooms.events import ChatEvent, ControlEvent
 from maria.rooms.store import Draft
 from tests.support.api import bearer, register
 from tests.support.app import make_admin
+from tests.support.frames import check_server_frame
 
 
 async def _room_with_member(
@@ -28,7 +29,9 @@ async def _room_with_member(
     frames: list[dict[str, Any]] = []
 
     async def send(texts: list[str]) -> None:
-        frames.extend(json.loads(text) for text in texts)
+        for text in texts:
+            frames.append(json.loads(text))
+            check_server_frame(frames[-1])
 
     async def close(code: int, reason: str) -> None:
         frames.append({"type": "closed", "code": code})
@@ -181,7 +184,9 @@ async def test_disabling_a_user_closes_their_room_sockets(
     frames: list[dict[str, Any]] = []
 
     async def send(texts: list[str]) -> None:
-        frames.extend(json.loads(text) for text in texts)
+        for text in texts:
+            frames.append(json.loads(text))
+            check_server_frame(frames[-1])
 
     async def close(code: int, reason: str) -> None:
         frames.append({"type": "closed", "code": code})

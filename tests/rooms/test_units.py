@@ -7,17 +7,16 @@ import json
 import pytest
 
 from maria.rooms import protocol
-from maria.rooms.ordering import Orderer
-from maria.rooms.protocol import (
-    Auth,
-    Chat,
-    Control,
-    FrameError,
-    Host,
-    Ping,
-    PlaybackCommand,
-    parse,
+from maria.rooms.frames import (
+    ClientAuth,
+    ClientChat,
+    ClientControl,
+    ClientHost,
+    ClientPing,
+    ClientPlayback,
 )
+from maria.rooms.ordering import Orderer
+from maria.rooms.protocol import FrameError, parse
 
 # -- ordering -------------------------------------------------------------------------
 
@@ -82,13 +81,22 @@ def frame(**fields: object) -> str:
 
 
 def test_parse_commands() -> None:
-    assert parse(frame(type="chat", text="  hi ")) == Chat("hi")
-    assert parse(frame(type="ping", t0=12.5)) == Ping(12.5)
-    assert parse(frame(type="playback", action="play")) == PlaybackCommand("play", None)
-    assert parse(frame(type="playback", action="seek", position=3)) == PlaybackCommand("seek", 3.0)
-    assert parse(frame(type="control", mode="everyone")) == Control("everyone")
-    assert parse(frame(type="host", user_id="u1")) == Host("u1")
-    assert parse(frame(type="auth", token="t")) == Auth("t")
+    assert parse(frame(type="chat", text="  hi ")) == ClientChat(type="chat", text="hi")
+    assert parse(frame(type="ping", t0=12.5)) == ClientPing(type="ping", t0=12.5)
+    ping = parse(frame(type="ping", t0=2**70))  # an integer comes back as sent
+    assert isinstance(ping, ClientPing) and ping.t0 == 2**70 and isinstance(ping.t0, int)
+    assert parse(frame(type="playback", action="play")) == ClientPlayback(
+        type="playback", action="play"
+    )
+    seek = parse(frame(type="playback", action="seek", position=3))
+    assert seek == ClientPlayback(type="playback", action="seek", position=3.0)
+    assert parse(frame(type="control", mode="everyone")) == ClientControl(
+        type="control", mode="everyone"
+    )
+    assert parse(frame(type="host", user_id="u1", extra=[1])) == ClientHost(
+        type="host", user_id="u1"
+    )
+    assert parse(frame(type="auth", token="t")) == ClientAuth(type="auth", token="t")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +136,7 @@ def test_frames_just_under_the_limit_parse() -> None:
     text = "ü" * 900
     data = frame(type="chat", text=text) + " " * (protocol.MAX_FRAME_BYTES - 2000)
     assert len(data.encode()) <= protocol.MAX_FRAME_BYTES
-    assert parse(data) == Chat(text)
+    assert parse(data) == ClientChat(type="chat", text=text)
 
 
 def test_server_frames_are_compact_json() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from maria.rooms.protocol import MAX_TOKEN
+from maria.rooms.frames import MAX_TOKEN
 from tests.security.attacks import Attack, catalogue
 from tests.security.conftest import Target
 from tests.support.api import bearer

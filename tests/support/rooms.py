@@ -2,7 +2,8 @@
 
 ``Peer`` wraps a ``websockets`` client connection: it authenticates with the first frame,
 keeps the welcome, and waits for frames of a given type with bounded waits (frames of other
-types are kept in ``skipped``, so a test can also assert what it did *not* see).
+types are kept in ``skipped``, so a test can also assert what it did *not* see). Every frame
+it receives is checked against the published AsyncAPI document (``tests/support/frames``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 
 from maria.auth.tokens import TokenCodec
 from tests.support.api import TEST_SECRET, bearer, register
+from tests.support.frames import check_server_frame
 from tests.support.servers import CHEAP_HASHING, maria_env
 
 WAIT = 10.0  # the bound of every wait for a frame: generous, never asserted on
@@ -100,6 +102,7 @@ class Peer:
     async def recv(self, within: float = WAIT) -> dict[str, Any]:
         raw = await asyncio.wait_for(self.ws.recv(), within)
         frame: dict[str, Any] = json.loads(raw)
+        check_server_frame(frame)
         return frame
 
     async def expect(self, kind: str, within: float = WAIT, **fields: Any) -> dict[str, Any]:
@@ -131,7 +134,9 @@ class Peer:
                     raw = await asyncio.wait_for(self.ws.recv(), deadline - time.monotonic())
                 except TimeoutError:
                     break
-                self.skipped.append(json.loads(raw))
+                frame = json.loads(raw)
+                check_server_frame(frame)
+                self.skipped.append(frame)
             raise AssertionError(f"socket still open after {within}s")
         return self.ws.close_code, self.ws.close_reason
 

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 State = Literal["playing", "paused"]
 Action = Literal["play", "pause", "seek"]
-ACTIONS: frozenset[str] = frozenset({"play", "pause", "seek"})
 # No film runs a week: a position past that is a client's bug (or ``1e308``), not a film.
 MAX_POSITION = 7 * 24 * 3600.0
 

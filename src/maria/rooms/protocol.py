@@ -1,30 +1,37 @@
 """The room WebSocket's wire format: parsing client frames, building server frames.
 
-Every frame is one JSON object with a ``type``. Parsing never raises anything but
+Every frame is one JSON object with a ``type``; ``frames`` has a model for each, which
+``parse`` validates with and ``asyncapi`` publishes. Parsing never raises anything but
 ``FrameError``, whose code and message become an ``error`` frame: a malformed frame costs
 its sender one error reply and nothing else. Unknown fields are ignored (forward
 compatibility); known fields must have exactly the documented JSON types.
 
-Close codes: 4401 not (or no longer) authenticated, 4404 unknown room, 4410 room deleted,
-1008 the client reads too slowly, 1012 the server restarts (reconnect), 1013 try again
-later (the database is away). Liveness is the server's WebSocket ping (uvicorn pings every
-20 s and drops a socket silent for 20 s more), so no heartbeat frame exists at this level.
+Server frames are encoded from dicts here (the hot paths: one ``json.dumps``, no model);
+the tests check every one they receive against its published schema. Liveness is the
+server's WebSocket ping (uvicorn pings every 20 s and drops a socket silent for 20 s
+more), so no heartbeat frame exists at this level.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from maria.rooms.models import MAX_TEXT
-from maria.rooms.playback import ACTIONS, Action, BadPosition, Playback, valid_position
+from pydantic import TypeAdapter, ValidationError
+
+from maria.rooms.frames import (
+    ClientAuth,
+    ClientChat,
+    ClientControl,
+    ClientFrame,
+    ClientHost,
+    ClientPing,
+    ClientPlayback,
+    ErrorCode,
+)
+from maria.rooms.playback import Playback
 
 MAX_FRAME_BYTES = 16 * 1024
-MAX_TOKEN = 8 * 1024
-MAX_USER_ID = 64
-CONTROL_MODES = frozenset({"host", "everyone"})
 
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: reconnect, to this or another instance
 CLOSE_SLOW = 1008
@@ -32,6 +39,40 @@ CLOSE_TRY_AGAIN_LATER = 1013  # the database is away: the socket could not join
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_DELETED = 4410
+CLOSE_CODES: dict[int, str] = {
+    CLOSE_UNAUTHENTICATED: "Not (or no longer) authenticated: no auth in time, a token that "
+    "expired without a fresh `auth`, a revoked session, an account gone. The reason says which.",
+    CLOSE_NOT_FOUND: "No such room",
+    CLOSE_DELETED: "The room was deleted",
+    CLOSE_SLOW: "The client reads so slowly that 10,000 frames wait for it",
+    CLOSE_SERVICE_RESTART: "The server is restarting (a deploy): reconnect with back-off, to "
+    "it or another instance; the welcome frame puts the client back in step",
+    CLOSE_TRY_AGAIN_LATER: "Try again later: the database is away, so the socket could not "
+    "join; reconnect with back-off",
+}
+ERROR_CODES: dict[ErrorCode, str] = {
+    "invalid_json": "The frame is not a JSON object (NaN and Infinity are not JSON)",
+    "unknown_type": "No client frame has this `type` (or it has none)",
+    "validation_error": "A field is missing or out of its rules; the message names it",
+    "unsupported_frame": "A binary frame: send JSON text frames",
+    "payload_too_large": f"A frame larger than {MAX_FRAME_BYTES} bytes (UTF-8)",
+    "forbidden": "Not allowed: only the host may do that, or the token is another user's",
+    "not_found": "The user to hand over to is not in the room, or the room is gone",
+    "conflict": "A playback change kept losing the race to other members' changes "
+    "(`everyone` mode): changing too fast, try again",
+    "rate_limited": "Too many frames (20 a second, bursts of 200) or chat messages; "
+    "`retry_after` says when chat is allowed again",
+    "unavailable": "The server could not do that now (the database is away); try again",
+    "invalid_token": "The `auth` frame's token is refused (bad signature, revoked, an "
+    "account gone)",
+    "token_expired": "The `auth` frame's token has expired",
+}
+
+Command = ClientAuth | ClientChat | ClientPlayback | ClientControl | ClientHost | ClientPing
+COMMANDS: TypeAdapter[Command] = TypeAdapter(ClientFrame)  # what parse validates with
+# The only texts on which pydantic's JSON parser and ``json.loads`` may disagree about
+# validity: the constants NaN and Infinity, which ``json.loads`` takes and Maria refuses.
+_CONSTANTS = ("NaN", "Infinity")
 
 
 class FrameError(Exception):
@@ -41,74 +82,12 @@ class FrameError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Auth:
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class Chat:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class PlaybackCommand:
-    action: Action
-    position: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    mode: str
-
-
-@dataclass(frozen=True, slots=True)
-class Host:
-    user_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    t0: float | int
-
-
-Command = Auth | Chat | PlaybackCommand | Control | Host | Ping
-
-
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _field(obj: dict[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> Any:
-    value = obj.get(name)
-    if value is None or isinstance(value, bool) or not isinstance(value, kind):
-        raise FrameError("validation_error", f"'{name}' must be {what}")
-    return value
-
-
-def _number(obj: dict[str, Any], name: str) -> float | int:
-    value = _field(obj, name, (int, float), "a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FrameError("validation_error", f"'{name}' must be a finite number")
-    return value  # type: ignore[no-any-return]
-
-
-def chat_text(raw: str) -> str:
-    """Chat text as stored: trimmed, 1–1000 characters, storable everywhere."""
-    text = raw.strip()
-    if not 1 <= len(text) <= MAX_TEXT:
-        raise FrameError("validation_error", f"'text' must be 1-{MAX_TEXT} characters")
-    if "\x00" in text:
-        raise FrameError("validation_error", "'text' must not contain NUL characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a "\\ud800" escape
-        raise FrameError("validation_error", "'text' is not valid Unicode") from None
-    return text
-
-
-def decode(data: str | bytes | None) -> dict[str, Any]:
-    """The JSON object of one received frame."""
+def _text(data: str | bytes | None) -> str:
+    """A received frame's text, if it is a text frame of allowed size."""
     if not isinstance(data, str):
         raise FrameError("unsupported_frame", "Send JSON text frames, not binary ones")
     if len(data) > MAX_FRAME_BYTES or (
@@ -116,8 +95,14 @@ def decode(data: str | bytes | None) -> dict[str, Any]:
         and len(data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
     ):
         raise FrameError("payload_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes")
+    return data
+
+
+def decode(data: str | bytes | None) -> dict[str, Any]:
+    """The JSON object of one received frame."""
+    text = _text(data)
     try:
-        obj = json.loads(data, parse_constant=_refuse_constant)
+        obj = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         raise FrameError("invalid_json", "The frame is not valid JSON") from None
     if not isinstance(obj, dict):
@@ -126,43 +111,45 @@ def decode(data: str | bytes | None) -> dict[str, Any]:
 
 
 def parse(data: str | bytes | None) -> Command:
-    """One client frame as a command; ``FrameError`` for anything else."""
-    obj = decode(data)
-    kind = obj.get("type")
-    if kind == "chat":
-        return Chat(chat_text(_field(obj, "text", str, "a string")))
-    if kind == "ping":
-        return Ping(_number(obj, "t0"))
-    if kind == "playback":
-        action = obj.get("action")
-        if not isinstance(action, str) or action not in ACTIONS:  # a list is unhashable
-            raise FrameError("validation_error", "'action' must be play, pause or seek")
-        position = obj.get("position")
+    """One client frame as its model (``frames``); ``FrameError`` for anything else.
+
+    A frame is validated straight from its JSON text (pydantic-core parses and validates
+    in one pass). Whatever that refuses is decoded again with ``json.loads`` and validated
+    from the object, which is what decides the answer: which of ``invalid_json``,
+    ``unknown_type`` or ``validation_error``, and the message naming the field. The fast
+    pass only ever accepts what the exact one accepts (``tests/rooms/test_units.py``
+    compares them on generated frames).
+    """
+    text = _text(data)
+    if not any(constant in text for constant in _CONSTANTS):
         try:
-            value = None if position is None else valid_position(position)
-        except BadPosition as exc:
-            raise FrameError("validation_error", str(exc)) from None
-        if value is None and action == "seek":
-            raise FrameError("validation_error", "seek needs a 'position'")
-        return PlaybackCommand(cast(Action, action), value)
-    if kind == "control":
-        mode = obj.get("mode")
-        if not isinstance(mode, str) or mode not in CONTROL_MODES:
-            raise FrameError("validation_error", "'mode' must be host or everyone")
-        return Control(mode)
-    if kind == "host":
-        user_id = _field(obj, "user_id", str, "a user id")
-        if not 0 < len(user_id) <= MAX_USER_ID:
-            raise FrameError("validation_error", "'user_id' is not a user id")
-        return Host(user_id)
-    if kind == "auth":
-        token = _field(obj, "token", str, "an access token")
-        if len(token) > MAX_TOKEN:
-            raise FrameError("validation_error", "'token' is too long")
-        return Auth(token)
-    if not isinstance(kind, str):
-        raise FrameError("unknown_type", "The frame needs a string 'type'")
-    raise FrameError("unknown_type", f"Unknown frame type {kind[:40]!r}")
+            return COMMANDS.validate_json(text)
+        except ValueError:  # a ValidationError, or a str that is no UTF-8 at all
+            pass
+    obj = decode(text)
+    try:
+        return COMMANDS.validate_python(obj)
+    except ValidationError as exc:
+        raise _refusal(obj, exc) from None
+
+
+def _refusal(obj: dict[str, Any], exc: ValidationError) -> FrameError:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        kind = obj.get("type")
+        if not isinstance(kind, str):
+            return FrameError("unknown_type", "The frame needs a string 'type'")
+        return FrameError("unknown_type", f"Unknown frame type {kind[:40]!r}")
+    loc = error["loc"][1:]  # the first is the frame's type
+    message: str = error["msg"]
+    if error["type"] == "missing":
+        message = "is required"
+    for prefix in ("Input should ", "String should "):  # pydantic's words, in ours
+        if message.startswith(prefix):
+            message = "must " + message.removeprefix(prefix)
+    if not loc:  # a rule of the whole frame: its message names the fields
+        return FrameError("validation_error", message)
+    return FrameError("validation_error", f"'{loc[0]}' {message}")
 
 
 # -- server frames --------------------------------------------------------------------
@@ -194,3 +181,7 @@ def chat(message: dict[str, Any]) -> str:
 
 def pong(t0: float | int, server_time: int) -> str:
     return encode({"type": "pong", "t0": t0, "server_time": server_time})
+
+
+def authenticated(user_id: str, expires_at: int) -> str:
+    return encode({"type": "authenticated", "user_id": user_id, "expires_at": expires_at})

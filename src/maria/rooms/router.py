@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, WebSocket, status
-from starlette.routing import WebSocketRoute
+from fastapi import APIRouter, Query, Request, Response, WebSocket, status
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from maria.fields import ID_PATTERN
 from maria.http.deps import IdentityDep, service
-from maria.rooms import socket, store
+from maria.rooms import asyncapi, socket, store
 from maria.rooms.schemas import MemberOut, MessageOut, RoomCreate, RoomDetail, RoomOut
 from maria.rooms.service import RoomsService
 
@@ -20,26 +20,11 @@ router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
 Rooms = Annotated[RoomsService, service("rooms")]
 
 SOCKET_DOC = """
-**WebSocket** `/api/v1/rooms/{id}/ws`. Authenticate with the access cookie (pages of an
-allowed origin) or a first frame `{"type":"auth","token":"<access token>"}` within 5 s;
-otherwise close 4401. Frames are JSON objects with a `type`:
-
-- client: `chat {text}`, `playback {action: play|pause|seek, position?}` (seconds, 0 to
-  604800: 7 days),
-  `control {mode: host|everyone}`, `host {user_id}`, `ping {t0}`, `auth {token}` (refresh).
-- server: `welcome {room, members, playback, history, host_id, control, user_id,
-  server_time}`, `chat` (a Message), `presence {event: join|leave, user_id, name}`,
-  `playback {state, position, at, by, seq}`, `control {mode, host_id}`,
-  `pong {t0, server_time}`, `authenticated {user_id, expires_at}`, `error {code, message}`.
-
-Error codes: `invalid_json`, `unknown_type`, `validation_error`, `unsupported_frame`
-(binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `conflict` (playback
-changing too fast: try again), `rate_limited`
-(with `retry_after` s), `unavailable`, `invalid_token`, `token_expired`. Close codes:
-4401 unauthenticated / token expired / session revoked, 4404 unknown room, 4410 room
-deleted, 1008 client too slow to read, 1012 server restarting (reconnect), 1013 try again
-later (database away). The server sends WebSocket pings (uvicorn: every 20 s); a socket that
-does not answer within 20 s is dropped.
+**WebSocket** `/api/v1/rooms/{id}/ws`: live chat, playback and presence. Authenticate with
+a bearer header, the access cookie (pages of an allowed origin) or a first frame
+`{"type":"auth","token":"<access token>"}` within 5 s; otherwise close 4401. Every frame
+(JSON Schema per client and server frame), close code, error code and limit is in the
+AsyncAPI 3 document at [`/asyncapi.json`](/asyncapi.json).
 """
 
 
@@ -104,3 +89,14 @@ class RoomSocket:
 router.routes.append(
     WebSocketRoute(router.prefix + "/{room_id}/ws", RoomSocket(), name="room_socket")
 )
+
+ASYNCAPI = asyncapi.rendered()  # built once, at start
+
+
+async def asyncapi_document(request: Request) -> Response:
+    """The room socket's AsyncAPI 3 document (no authentication: it is the contract)."""
+    return Response(ASYNCAPI, media_type="application/json")
+
+
+# At the root, beside /openapi.json, and like it not an operation of the OpenAPI schema.
+router.routes.append(Route("/asyncapi.json", asyncapi_document, include_in_schema=False))

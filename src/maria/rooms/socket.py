@@ -23,19 +23,21 @@ from maria.http.identity import caller_of, verify_in_band
 from maria.identity import Identity
 from maria.rooms import protocol, wire
 from maria.rooms.conn import Conn
+from maria.rooms.frames import (
+    ClientAuth,
+    ClientChat,
+    ClientControl,
+    ClientHost,
+    ClientPing,
+    ClientPlayback,
+)
 from maria.rooms.hub import RoomHub
 from maria.rooms.protocol import (
     CLOSE_NOT_FOUND,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
-    Auth,
-    Chat,
     Command,
-    Control,
     FrameError,
-    Host,
-    Ping,
-    PlaybackCommand,
 )
 from maria.rooms.views import is_room_id
 from maria.users.service import UsersService
@@ -139,7 +141,7 @@ async def authenticate(ws: WebSocket, wait: float) -> Identity | None:
         command: Command | None = protocol.parse(payload(message))
     except FrameError:
         command = None
-    if not isinstance(command, Auth):
+    if not isinstance(command, ClientAuth):
         await shut(
             ws,
             CLOSE_UNAUTHENTICATED,
@@ -174,17 +176,17 @@ async def handle(conn: Conn, data: str | bytes | None, hub: RoomHub, ws: WebSock
 
 
 async def dispatch(conn: Conn, command: Command, hub: RoomHub, ws: WebSocket) -> None:
-    if isinstance(command, Chat):
+    if isinstance(command, ClientChat):
         await hub.chat(conn, command.text)
-    elif isinstance(command, Ping):
+    elif isinstance(command, ClientPing):
         hub.pong(conn, command.t0)
-    elif isinstance(command, PlaybackCommand):
+    elif isinstance(command, ClientPlayback):
         await hub.playback(conn, command.action, command.position)
-    elif isinstance(command, Control):
+    elif isinstance(command, ClientControl):
         await hub.control(conn, command.mode)
-    elif isinstance(command, Host):
+    elif isinstance(command, ClientHost):
         await hub.hand_over(conn, command.user_id)
-    elif isinstance(command, Auth):
+    elif isinstance(command, ClientAuth):
         reauthenticate(conn, command.token, ws)
 
 
@@ -199,12 +201,4 @@ def reauthenticate(conn: Conn, token: str, ws: WebSocket) -> None:
         conn.push(protocol.error("forbidden", "The token belongs to another user"))
         return
     conn.renew(identity.session_id, identity.expires_at)
-    conn.push(
-        protocol.encode(
-            {
-                "type": "authenticated",
-                "user_id": identity.user_id,
-                "expires_at": identity.expires_at,
-            }
-        )
-    )
+    conn.push(protocol.authenticated(identity.user_id, identity.expires_at))

@@ -1,0 +1,335 @@
+"""The room WebSocket's frames as data: one pydantic model per frame type and direction.
+
+These models are the protocol's single source. ``protocol.parse`` validates every client
+frame with them; ``asyncapi`` publishes their JSON Schemas at ``/asyncapi.json``. Server
+frames are built as dicts on the hot paths (``protocol``, ``room``), and the tests check
+every frame they receive against the published schema of its type. Adding a frame type is
+adding a model here (to ``CLIENT_FRAMES`` or ``SERVER_FRAMES``) and its handling.
+
+Client frames are strict (a JSON ``true`` is no number, ``"1"`` is no number) and ignore
+unknown fields (forward compatibility); each has a ``type`` literal, the discriminator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from maria.fields import SPACE, JsonPattern
+from maria.rooms.models import MAX_TEXT
+from maria.rooms.playback import MAX_POSITION, Action
+from maria.rooms.schemas import MemberOut, MessageOut, PlaybackOut, RoomOut
+
+MAX_TOKEN = 8 * 1024
+MAX_USER_ID = 64
+
+ControlMode = Literal["host", "everyone"]
+ErrorCode = Literal[
+    "invalid_json",
+    "unknown_type",
+    "validation_error",
+    "unsupported_frame",
+    "payload_too_large",
+    "forbidden",
+    "not_found",
+    "conflict",
+    "rate_limited",
+    "unavailable",
+    "invalid_token",
+    "token_expired",
+]
+
+# -- examples -------------------------------------------------------------------------
+
+_USER = "7b0c1f5e-3c4d-4e8f-9a1b-2c3d4e5f6a7b"
+_PLAYBACK = {"state": "playing", "position": 754.5, "at": 1733140800123, "by": _USER, "seq": 7}
+_MESSAGE = {
+    "id": "0193a0c2-5f1e-7c3a-9b2d-4e5f6a7b8c9d",
+    "user_id": _USER,
+    "name": "Anna",
+    "text": "Shall we start at nine?",
+    "timestamp": 1733140790456,
+    "seq": 42,
+}
+
+
+def _examples(*frames: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(frames)})
+
+
+# -- client frames --------------------------------------------------------------------
+
+# What ``str.strip`` removes: the whitespace controls (tab to CR, the separators
+# U+001C-U+001F, NEL) and the spaces of ``maria.fields``. Chat may carry other controls
+# (a newline inside a message), but never NUL.
+STRIPPED = "\\u0009-\\u000d\\u001c-\\u001f\\u0085" + SPACE
+_EDGE = f"[^\\u0000{STRIPPED}]"
+CHAT_PATTERN = f"^[{STRIPPED}]*{_EDGE}(?:[^\\u0000]{{0,{MAX_TEXT - 2}}}{_EDGE})?[{STRIPPED}]*$"
+
+
+def _refused(rule: str, message: str) -> PydanticCustomError:
+    """A refusal whose message follows the field's name (``'text' must ...``)."""
+    return PydanticCustomError(rule, message)
+
+
+def chat_text(raw: str) -> str:
+    """Chat text as stored: trimmed, 1-1000 characters, storable everywhere (no NUL, no
+    lone surrogate from a ``"\\ud800"`` escape)."""
+    text = raw.strip()
+    if not 1 <= len(text) <= MAX_TEXT:
+        raise _refused("chat_length", f"must be 1-{MAX_TEXT} characters once trimmed")
+    if "\x00" in text:
+        raise _refused("chat_nul", "must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _refused("chat_unicode", "is not valid Unicode") from None
+    return text
+
+
+class ClientFrameModel(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class ClientAuth(ClientFrameModel):
+    """Authenticate: the first frame when neither an `Authorization` header nor the access
+    cookie did (within 5 s, else close 4401), and later a fresh token to extend the
+    socket's life before its token expires (answered `authenticated`)."""
+
+    model_config = _examples({"type": "auth", "token": "eyJhbGciOiJIUzI1NiIsImtpZCI6Ij…"})
+
+    type: Literal["auth"]
+    token: str = Field(max_length=MAX_TOKEN, description="An access token, as in `Bearer`")
+
+
+class ClientChat(ClientFrameModel):
+    """Say something in the room: stored, numbered and sent to every member (the sender
+    too) as a `chat` frame."""
+
+    model_config = _examples({"type": "chat", "text": "Shall we start at nine?"})
+
+    type: Literal["chat"]
+    text: Annotated[
+        str, AfterValidator(chat_text), JsonPattern(CHAT_PATTERN, counts_length=True)
+    ] = Field(description="1-1000 characters once trimmed (spaces around are dropped); no NUL")
+
+
+def _seek_needs_position(schema: dict[str, Any]) -> None:
+    schema["if"] = {"properties": {"action": {"const": "seek"}}, "required": ["action"]}
+    schema["then"] = {"required": ["position"], "properties": {"position": {"type": "number"}}}
+    schema["examples"] = [
+        {"type": "playback", "action": "play"},
+        {"type": "playback", "action": "seek", "position": 754.5},
+    ]
+
+
+class ClientPlayback(ClientFrameModel):
+    """Play, pause or seek (the host, or anyone in `everyone` mode): answered with a
+    `playback` frame to every member."""
+
+    model_config = ConfigDict(json_schema_extra=_seek_needs_position)
+
+    type: Literal["playback"]
+    action: Action = Field(description="`seek` keeps playing or paused as it was")
+    position: Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Seconds into the film, 0 to 604800 (7 days); `seek` needs it, `play` "
+        "and `pause` default to where the film is now",
+    )
+
+    @model_validator(mode="after")
+    def _seek_has_a_position(self) -> ClientPlayback:
+        if self.action == "seek" and self.position is None:
+            raise _refused("seek_position", "seek needs a 'position'")
+        return self
+
+
+class ClientControl(ClientFrameModel):
+    """Who may control playback (the host only)."""
+
+    model_config = _examples({"type": "control", "mode": "everyone"})
+
+    type: Literal["control"]
+    mode: ControlMode = Field(description="`host`: the host only; `everyone`: every member")
+
+
+class ClientHost(ClientFrameModel):
+    """Hand the room over to another member who is online (the host only)."""
+
+    model_config = _examples({"type": "host", "user_id": _USER})
+
+    type: Literal["host"]
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID, description="The new host")
+
+
+class ClientPing(ClientFrameModel):
+    """Measure the clock offset: answered at once with `pong` carrying `t0` back and the
+    server's time."""
+
+    model_config = _examples({"type": "ping", "t0": 1733140800123.5})
+
+    type: Literal["ping"]
+    # An integer stays an integer (the smart union takes the exact type), so the pong
+    # carries back exactly what was sent.
+    t0: Annotated[
+        Annotated[float, Field(allow_inf_nan=False)] | int,
+        WithJsonSchema({"type": "number"}),
+    ] = Field(description="Any finite number, typically the client's clock in unix ms")
+
+
+CLIENT_FRAMES: tuple[type[ClientFrameModel], ...] = (
+    ClientAuth,
+    ClientChat,
+    ClientPlayback,
+    ClientControl,
+    ClientHost,
+    ClientPing,
+)
+ClientFrame = Annotated[
+    ClientAuth | ClientChat | ClientPlayback | ClientControl | ClientHost | ClientPing,
+    Field(discriminator="type"),
+]
+
+# -- server frames --------------------------------------------------------------------
+
+
+def _absent_when_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # left out when there is none, never null
+
+
+class ServerWelcome(BaseModel):
+    """The first frame after joining: a snapshot of the room, consistent with every frame
+    that follows it (also after a reconnect: it puts the client back in step)."""
+
+    model_config = _examples(
+        {
+            "type": "welcome",
+            "room": {
+                "id": "3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b",
+                "movie_id": 301,
+                "title": "Friday film",
+                "host_id": _USER,
+                "control": "host",
+                "created_at": "2026-12-02T12:00:00.123456Z",
+                "playback": _PLAYBACK,
+            },
+            "members": [{"user_id": _USER, "name": "Anna", "since": 1733140700000}],
+            "playback": _PLAYBACK,
+            "history": [_MESSAGE],
+            "host_id": _USER,
+            "control": "host",
+            "user_id": _USER,
+            "server_time": 1733140800500,
+        }
+    )
+
+    type: Literal["welcome"]
+    room: RoomOut
+    members: list[MemberOut] = Field(description="Online now (on any instance), longest first")
+    playback: PlaybackOut
+    history: list[MessageOut] = Field(description="The last 50 messages, oldest first")
+    host_id: str | None
+    control: ControlMode
+    user_id: str = Field(description="Who this socket is signed in as")
+    server_time: int = Field(description="The server's clock, unix ms")
+
+
+class ServerChat(MessageOut):
+    """A chat message, in the room's one order (`seq`); the sender gets theirs too."""
+
+    model_config = _examples({"type": "chat", **_MESSAGE})
+
+    type: Literal["chat"]
+
+
+class ServerPresence(BaseModel):
+    """Someone came online in the room or left it (a reconnect within the grace shows
+    neither)."""
+
+    model_config = _examples(
+        {"type": "presence", "event": "join", "user_id": _USER, "name": "Anna"}
+    )
+
+    type: Literal["presence"]
+    event: Literal["join", "leave"]
+    user_id: str
+    name: str
+
+
+class ServerPlayback(PlaybackOut):
+    """The playback state after a change; drop states with a smaller `seq`."""
+
+    model_config = _examples({"type": "playback", **_PLAYBACK})
+
+    type: Literal["playback"]
+
+
+class ServerControl(BaseModel):
+    """Who controls playback, and who hosts (after `control`, `host` or a host gone)."""
+
+    model_config = _examples({"type": "control", "mode": "everyone", "host_id": _USER})
+
+    type: Literal["control"]
+    mode: ControlMode
+    host_id: str | None
+
+
+class ServerPong(BaseModel):
+    """The answer to `ping`."""
+
+    model_config = _examples({"type": "pong", "t0": 1733140800123.5, "server_time": 1733140800140})
+
+    type: Literal["pong"]
+    t0: Annotated[int | float, WithJsonSchema({"type": "number"})] = Field(
+        description="The ping's `t0`, unchanged"
+    )
+    server_time: int = Field(description="The server's clock when it answered, unix ms")
+
+
+class ServerAuthenticated(BaseModel):
+    """The answer to an `auth` frame on a live socket: it now lives until `expires_at`."""
+
+    model_config = _examples({"type": "authenticated", "user_id": _USER, "expires_at": 1733141700})
+
+    type: Literal["authenticated"]
+    user_id: str
+    expires_at: int = Field(description="The new token's `exp`, unix seconds")
+
+
+class ServerError(BaseModel):
+    """A frame was refused or failed; the socket carries on (`x-error-codes` in the
+    AsyncAPI document lists the codes)."""
+
+    model_config = _examples(
+        {"type": "error", "code": "validation_error", "message": "'text' is required"},
+        {
+            "type": "error",
+            "code": "rate_limited",
+            "message": "At most 5 messages per 2 s",
+            "retry_after": 2,
+        },
+    )
+
+    type: Literal["error"]
+    code: ErrorCode
+    message: str = Field(description="A sentence for people; names the field at fault")
+    retry_after: int | SkipJsonSchema[None] = Field(
+        default=None,
+        description="With `rate_limited`: seconds until it is allowed again",
+        json_schema_extra=_absent_when_default,
+    )
+
+
+SERVER_FRAMES: tuple[type[BaseModel], ...] = (
+    ServerWelcome,
+    ServerChat,
+    ServerPresence,
+    ServerPlayback,
+    ServerControl,
+    ServerPong,
+    ServerAuthenticated,
+    ServerError,
+)
