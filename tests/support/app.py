@@ -3,6 +3,7 @@ direct access to its database for set-up and checks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -79,11 +80,15 @@ def reading(app: Any) -> AsyncSession:
 
 @contextmanager
 def statements(database: Database) -> Iterator[list[str]]:
-    """The SQL statements run on any of ``database``'s engines while inside."""
+    """The SQL statements the calling task runs on any of ``database``'s engines while
+    inside. Background work (the caches' and the revocation list's polls, the mail sender)
+    runs in tasks of its own and is left out: its timing is not the test's."""
     seen: list[str] = []
+    caller = asyncio.current_task()
 
     def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        seen.append(sql)
+        if asyncio.current_task() is caller:
+            seen.append(sql)
 
     for engine in database.engines:
         event.listen(engine.sync_engine, "before_cursor_execute", record)
