@@ -41,6 +41,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+
+from maria.metrics import DB_POOL_ACQUIRE
 
 log = logging.getLogger("maria.db")
 
@@ -85,12 +88,26 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+class TimedPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's asyncio queue pool, timing each connection it hands out: the wait for a
+    free one (or the time to open one) is ``maria_db_pool_acquire_seconds``."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
+
+
 def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
     """An engine for ``url``. ``timeout`` (seconds) bounds every wait on Postgres: opening a
     connection, waiting for one from the pool, and each statement (client and server side),
     so a frozen database costs a request ``timeout`` seconds, not forever. Migrations pass
     none: a schema change may take as long as it takes."""
     if url.startswith("sqlite"):
+        if ":memory:" not in url and "mode=memory" not in url:
+            kwargs.setdefault("poolclass", TimedPool)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -110,6 +127,7 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Asy
     # for a connection instead; one event loop can't keep more queries busy anyway, and
     # cached reads need none. 12 per instance leaves room for several instances, migrations
     # and psql under Postgres's default max_connections=100.
+    kwargs.setdefault("poolclass", TimedPool)
     kwargs.setdefault("pool_size", 12)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_recycle", 1800)
