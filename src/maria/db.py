@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy import exc as sqlalchemy_exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -100,6 +101,19 @@ class TimedPool(AsyncAdaptedQueuePool):
             DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
 
 
+# SQLAlchemy names a pool's logger after its class: keep this one as quiet as its own.
+logging.getLogger(f"{__name__}.{TimedPool.__name__}").setLevel(logging.WARNING)
+
+
+def _private_file(path: str | None) -> None:
+    """Create a SQLite file readable by its owner only (0600) before SQLite does (0644 less
+    the umask); SQLite gives its journal, WAL and shared-memory files the same mode."""
+    if not path or path.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
     """An engine for ``url``. ``timeout`` (seconds) bounds every wait on Postgres: opening a
     connection, waiting for one from the pool, and each statement (client and server side),
@@ -108,6 +122,7 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Asy
     if url.startswith("sqlite"):
         if ":memory:" not in url and "mode=memory" not in url:
             kwargs.setdefault("poolclass", TimedPool)
+            _private_file(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,6 +44,8 @@ from maria.identity import Client, Identity
 from maria.metrics import REFRESHES, SIGN_INS
 from maria.users.service import UsersService
 from maria.users.views import Credentials, UserView, normalize_email
+
+log = logging.getLogger("maria.auth")
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ class AuthService:
             REFRESHES.labels("refused").inc()
             raise
         REFRESHES.labels("reused").inc()
+        log.warning("refresh token reuse detected: a session of user %s was ended", issued)
         raise InvalidToken("Refresh token reuse detected; the session has been ended")
 
     async def _rotate(

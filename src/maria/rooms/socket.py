@@ -102,6 +102,7 @@ async def serve(
     if conn is None:
         await shut(ws, CLOSE_NOT_FOUND, reason("not_found", "No such room"))
         return
+    log.info("user %s joined room %s", identity.user_id, room_id)
     try:
         while True:
             message = await ws.receive()
