@@ -34,6 +34,7 @@ class CliError(Exception):
 
 def _upgrade(settings: Settings, revision: str = "head") -> None:
     """Apply migrations, turning an unreachable database into a one-line CliError."""
+    from alembic.util import CommandError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -56,14 +57,17 @@ def _upgrade(settings: Settings, revision: str = "head") -> None:
             raise CliError(f"cannot open the SQLite database {database}: no directory {folder}")
     try:
         upgrade(url, revision)
+    except CommandError as exc:  # e.g. the database is at a revision this code lacks
+        _check_schema(settings, "refusing to migrate")
+        raise CliError(f"cannot migrate: {exc}") from None
     except (OSError, DBAPIError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         detail = reason[0] if reason else type(exc).__name__
         raise CliError(f"cannot reach the database at {shown}: {detail}") from None
 
 
-def _check_schema(settings: Settings) -> None:
-    """Refuse to serve a database at another schema than this code's, in one line."""
+def _check_schema(settings: Settings, refusing: str = "refusing to serve") -> None:
+    """Stop (one line) unless the database is at this code's schema."""
     from sqlalchemy.exc import DBAPIError
 
     from maria.db import open_database
@@ -82,7 +86,7 @@ def _check_schema(settings: Settings) -> None:
         raise CliError(f"cannot read the database's schema version: {exc}") from None
     problem = schema_problem(revision)
     if problem is not None:
-        raise CliError(f"refusing to serve: {problem}")
+        raise CliError(f"{refusing}: {problem}")
 
 
 @contextmanager
