@@ -269,15 +269,15 @@ def test_production_cookies_are_secure_unless_told_otherwise(
     assert load_settings().cookie_secure == "auto"
 
 
-def test_production_logs_json_lines_with_an_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_logs_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARIA_ENV", "production")
     monkeypatch.setenv("MARIA_SECRET_KEY", "s" * 40)
     s = load_settings()
-    assert (s.log_format, s.access_log) == ("json", True)
+    assert (s.log_format, s.access_log) == ("json", False)
     monkeypatch.setenv("MARIA_LOG_FORMAT", "text")
-    monkeypatch.setenv("MARIA_ACCESS_LOG", "false")
+    monkeypatch.setenv("MARIA_ACCESS_LOG", "true")
     s = load_settings()
-    assert (s.log_format, s.access_log) == ("text", False)
+    assert (s.log_format, s.access_log) == ("text", True)
     monkeypatch.setenv("MARIA_LOG_FORMAT", "xml")
     with pytest.raises(ConfigError, match="MARIA_LOG_FORMAT"):
         load_settings()

@@ -47,6 +47,7 @@ def production(request: pytest.FixtureRequest, tmp_path: Path, sink: MailSink) -
             MARIA_SMTP_URL=sink.url,
             MARIA_PUBLIC_URL=PUBLIC_URL,
             MARIA_METRICS_TOKEN=METRICS_TOKEN,
+            MARIA_ACCESS_LOG="true",
             MARIA_TRUSTED_PROXIES="127.0.0.1",  # Secure cookies follow the (plain) scheme
             **CHEAP_HASHING,
             **extra,

@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger={"/api/v1/users/me/avatar": avatars.MAX_BYTES + 64 * 1024},
     )
     # Request ids, metrics and access lines: outside everything that may answer early.
-    app.add_middleware(Observe, access_log=bool(settings.access_log))
+    app.add_middleware(Observe, access_log=settings.access_log)
     if settings.trusted_proxies:
         # Outermost: limits, sessions, audit and logs all see the client's own address.
         # Of X-Forwarded-For, the right-most hop that is not a trusted proxy counts, so a

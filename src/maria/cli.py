@@ -222,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--access-log",
         action="store_true",
-        help="one log line per request and socket (the default with MARIA_ENV=production)",
+        help="one log line per request and socket (or MARIA_ACCESS_LOG=true)",
     )
     serve.add_argument(
         "--no-migrate",

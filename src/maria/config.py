@@ -82,9 +82,10 @@ class Settings(BaseSettings):
     room_chat_window: int = Field(default=2, ge=1, le=3600)
 
     # Operations: log lines (json or text; json by default in production), one line per
-    # request and socket (on by default in production), and a token /metrics asks for.
+    # request and socket (off by default: a line per request costs CPU on the hottest
+    # paths, and a proxy in front logs them too), and a token /metrics asks for.
     log_format: Literal["json", "text"] | None = None
-    access_log: bool | None = None
+    access_log: bool = False
     metrics_token: SecretStr | None = None
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
@@ -167,8 +168,6 @@ class Settings(BaseSettings):
             self.cookie_secure = True
         if self.log_format is None:
             self.log_format = "json" if production else "text"
-        if self.access_log is None:
-            self.access_log = production
         if production:
             if self.secret_key is None:
                 raise ValueError(

@@ -60,7 +60,7 @@ def dockerfile_stages(path: Path = DOCKERFILE) -> list[Stage]:
         instr, _, arg = line.partition(" ")
         instr, arg = instr.upper(), arg.strip()
         if instr == "FROM":
-            stages.append(Stage(arg))
+            stages.append(Stage(re.split(r"\s+as\s+", arg, flags=re.I)[0]))
         elif stages:
             stages[-1].instructions.append((instr, arg))
     return stages
