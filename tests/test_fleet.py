@@ -260,7 +260,11 @@ def test_workers_share_their_metrics_and_warn_without_redis(tmp_path: Path) -> N
             lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
             return {x["pid"] for x in lines if str(x.get("request_id", "")).startswith("w-")}
 
-        wait_for("the access lines of the requests", lambda: len(pids()) >= 1)
+        def logged() -> int:
+            lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+            return sum(1 for x in lines if str(x.get("request_id", "")).startswith("w-"))
+
+        wait_for("the access lines of the requests", lambda: logged() == count)
         served_by = pids()
         assert len(served_by) == 2, f"one worker served every request: {served_by}"
         # Whichever worker answers the scrape, it reports both workers' requests.
