@@ -383,3 +383,41 @@ def test_workers_share_one_generated_secret(tmp_path: Path) -> None:
             timeout=30,
         ).json()["access_token"]
         jwt.decode(token, secret, algorithms=["HS256"], audience="kinoway", issuer="maria")
+
+
+# -- help and make --------------------------------------------------------------------
+
+
+def test_help_reads_as_plain_text(tmp_path: Path) -> None:
+    for args in ((), ("serve",), ("migrate",), ("keys",)):
+        done = maria(*args, "--help", env=maria_env(), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        text = done.stdout
+        for markup in ("``", "**", ":func:", ":class:", ".. ", "`maria"):
+            assert markup not in text, (args, markup, text)
+        assert text.startswith("usage: maria")
+    top = maria("--help", env=maria_env(), cwd=tmp_path).stdout
+    for command in ("serve", "migrate", "create-admin", "keys", "gen-secret"):
+        assert re.search(rf"^\s+{command}\b", top, re.M), (command, top)
+    serve = maria("serve", "--help", env=maria_env(), cwd=tmp_path).stdout
+    for option in ("--host", "--port", "--workers", "--access-log", "--no-migrate"):
+        assert re.search(rf"^\s+{option}\b.*\S", serve, re.M), (option, serve)
+
+
+def test_make_run_takes_host_and_port() -> None:
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["make", "-n", "-C", str(root), "run", "HOST=0.0.0.0", "PORT=9123", f"STAMP={__file__}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "maria serve --host 0.0.0.0 --port 9123" in done.stdout
+    default = subprocess.run(
+        ["make", "-n", "-C", str(root), "run", f"STAMP={__file__}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "maria serve --host 127.0.0.1 --port 8000" in default.stdout

@@ -35,7 +35,8 @@ def test_defaults() -> None:
     assert s.jwt_issuer == "maria"
     assert s.jwt_audience == "kinoway"
     assert s.jwt_leeway == 30
-    assert s.cookie_secure is False
+    assert s.cookie_secure == "auto"  # Secure follows the request's scheme
+    assert (s.log_format, s.access_log, s.metrics_token) == ("text", False, None)
     assert s.cors_origins == []
     assert s.max_body_bytes == 1024 * 1024
     # OWASP's argon2id parameters: m=19 MiB, t=2, p=1.
@@ -253,9 +254,33 @@ def test_production_cookies_are_secure_unless_told_otherwise(
 ) -> None:
     monkeypatch.setenv("MARIA_ENV", "production")
     monkeypatch.setenv("MARIA_SECRET_KEY", "s" * 40)
+    # No trusted proxy can tell the scheme: production is HTTPS, every cookie Secure.
     assert load_settings().cookie_secure is True
+    # Behind a trusted proxy, Secure follows its X-Forwarded-Proto.
+    monkeypatch.setenv("MARIA_TRUSTED_PROXIES", "10.0.0.0/8")
+    assert load_settings().cookie_secure == "auto"
     monkeypatch.setenv("MARIA_COOKIE_SECURE", "false")  # e.g. TLS ends before a plain hop
     assert load_settings().cookie_secure is False
+    monkeypatch.setenv("MARIA_COOKIE_SECURE", "auto")
+    monkeypatch.delenv("MARIA_TRUSTED_PROXIES")
+    assert load_settings().cookie_secure == "auto"  # said explicitly: kept
     monkeypatch.setenv("MARIA_ENV", "development")
     monkeypatch.delenv("MARIA_COOKIE_SECURE")
-    assert load_settings().cookie_secure is False
+    assert load_settings().cookie_secure == "auto"
+
+
+def test_production_logs_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARIA_ENV", "production")
+    monkeypatch.setenv("MARIA_SECRET_KEY", "s" * 40)
+    s = load_settings()
+    assert (s.log_format, s.access_log) == ("json", False)
+    monkeypatch.setenv("MARIA_LOG_FORMAT", "text")
+    monkeypatch.setenv("MARIA_ACCESS_LOG", "true")
+    s = load_settings()
+    assert (s.log_format, s.access_log) == ("text", True)
+    monkeypatch.setenv("MARIA_LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError, match="MARIA_LOG_FORMAT"):
+        load_settings()
+    monkeypatch.setenv("MARIA_LOG_FORMAT", "json")
+    monkeypatch.setenv("MARIA_METRICS_TOKEN", " ")
+    assert load_settings().metrics_token is None  # blank counts as unset

@@ -20,7 +20,7 @@ from maria.http.body import BodyLimit
 from maria.http.cors import VaryOrigin
 from maria.http.errors import ERROR_RESPONSES, install_error_handlers
 from maria.http.identity import Authentication
-from maria.http.metrics import HttpMetrics
+from maria.http.observe import Observe
 from maria.http.transport import CSRF_HEADER
 from maria.keys.router import router as keys_router
 from maria.lists.router import router as lists_router
@@ -96,9 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The avatar upload: the file's 5 MiB and the multipart framing around it.
         larger={"/api/v1/users/me/avatar": avatars.MAX_BYTES + 64 * 1024},
     )
-    app.add_middleware(HttpMetrics)
+    # Request ids, metrics and access lines: outside everything that may answer early.
+    app.add_middleware(Observe, access_log=settings.access_log)
     if settings.trusted_proxies:
-        # Outermost: limits, sessions, audit and metrics all see the client's own address.
+        # Outermost: limits, sessions, audit and logs all see the client's own address.
         # Of X-Forwarded-For, the right-most hop that is not a trusted proxy counts, so a
         # client's own header cannot choose its address.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

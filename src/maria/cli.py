@@ -7,13 +7,26 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import secrets
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from maria.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("maria")
+
+# What `maria --help` says first (plain text: it is read in a terminal).
+DESCRIPTION = (
+    "Maria, the account backend of Kinoway: accounts, sign-in, movie lists and "
+    "watch-together rooms over HTTP and WebSocket. Settings come from MARIA_* environment "
+    "variables (see README.md)."
+)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class CliError(Exception):
@@ -22,6 +35,7 @@ class CliError(Exception):
 
 def _upgrade(settings: Settings, revision: str = "head") -> None:
     """Apply migrations, turning an unreachable database into a one-line CliError."""
+    from alembic.util import CommandError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -44,32 +58,100 @@ def _upgrade(settings: Settings, revision: str = "head") -> None:
             raise CliError(f"cannot open the SQLite database {database}: no directory {folder}")
     try:
         upgrade(url, revision)
+    except CommandError as exc:  # e.g. the database is at a revision this code lacks
+        _check_schema(settings, "refusing to migrate")
+        raise CliError(f"cannot migrate: {exc}") from None
     except (OSError, DBAPIError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         detail = reason[0] if reason else type(exc).__name__
         raise CliError(f"cannot reach the database at {shown}: {detail}") from None
 
 
+def _check_schema(settings: Settings, refusing: str = "refusing to serve") -> None:
+    """Stop (one line) unless the database is at this code's schema."""
+    from sqlalchemy.exc import DBAPIError
+
+    from maria.db import open_database
+    from maria.migrate import current_revision, schema_problem
+
+    async def read() -> str | None:
+        database = open_database(settings.resolved_database_url, timeout=10)
+        try:
+            return await current_revision(database)
+        finally:
+            await database.close()
+
+    try:
+        revision = asyncio.run(read())
+    except (OSError, DBAPIError) as exc:
+        raise CliError(f"cannot read the database's schema version: {exc}") from None
+    problem = schema_problem(revision)
+    if problem is not None:
+        raise CliError(f"{refusing}: {problem}")
+
+
+@contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """With several workers, prometheus-client's multiprocess mode: each worker writes its
+    numbers to files in PROMETHEUS_MULTIPROC_DIR (the operator's, else a temporary folder),
+    emptied now so that an earlier run's numbers do not count."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if workers <= 1 and not given:
+        yield
+        return
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="maria-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    _upgrade(settings)
-    _ = settings.secret  # create the generated secret once, before workers race for it
-    uvicorn.run(
-        "maria.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="maria.http.head:HeadLimitProtocol",  # httptools, with the request head capped
-        access_log=args.access_log,
-        # Forwarded headers are Maria's to judge (MARIA_TRUSTED_PROXIES, in the app), not
-        # uvicorn's, which would believe any client connecting from 127.0.0.1.
-        proxy_headers=False,
-        ws="maria.rooms.wire:FramesProtocol",  # room fan-out: one write per member per batch
-        ws_per_message_deflate=False,  # ~200-byte chat frames: compression costs more than it saves
-        log_level="info",
-    )
+    from maria.logs import log_config
+
+    with _metrics_dir(args.workers):  # before anything imports prometheus-client
+        if args.migrate:
+            _upgrade(settings)
+        _check_schema(settings)
+        _ = settings.secret  # create the generated secret once, before workers race for it
+        if args.workers > 1 and not settings.redis_url:
+            log.warning(
+                "%d workers without MARIA_REDIS_URL: rate limits, the chat throttle and "
+                "room presence are per worker, room members on different workers do not "
+                "see each other, and revocations reach the other workers only by the "
+                "database poll (about a second); set MARIA_REDIS_URL",
+                args.workers,
+            )
+        if args.access_log:
+            os.environ["MARIA_ACCESS_LOG"] = "true"  # the workers read their settings anew
+        if args.workers > 1:
+            # This process only supervises: its numbers (from migrating) are no worker's,
+            # and its idle gauges must not count as a live worker's.
+            for own in Path(os.environ[MULTIPROC_ENV]).glob(f"*_{os.getpid()}.db"):
+                own.unlink()
+        uvicorn.run(
+            "maria.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="maria.http.head:HeadLimitProtocol",  # httptools, with the request head capped
+            access_log=False,  # Maria's own lines (maria.access): route templates, no queries
+            log_config=log_config(settings.log_format or "text"),
+            # Forwarded headers are Maria's to judge (MARIA_TRUSTED_PROXIES, in the app), not
+            # uvicorn's, which would believe any client connecting from 127.0.0.1.
+            proxy_headers=False,
+            ws="maria.rooms.wire:FramesProtocol",  # room fan-out: one write per member per batch
+            ws_per_message_deflate=False,  # ~200-byte chat frames: compression costs more
+            log_level="info",
+        )
     return 0
 
 
@@ -142,13 +224,34 @@ def _schema(_: Settings | None, args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="maria", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="migrate the database, then serve HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    p = argparse.ArgumentParser(prog="maria", description=DESCRIPTION)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        help="migrate the database, then serve HTTP",
+        description="Migrate the database (unless --no-migrate), check that its schema is "
+        "this version's, then serve HTTP and WebSocket with uvicorn.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (1); more than one needs MARIA_REDIS_URL to share state",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="one log line per request and socket (or MARIA_ACCESS_LOG=true)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help="do not migrate; refuse to start unless the schema is current (a fleet whose "
+        "migrations run as a job of their own)",
+    )
     serve.set_defaults(func=_serve)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--revision", default="head")
@@ -190,16 +293,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from maria.logs import configure
+
     args = parser().parse_args(argv)
     try:
         settings = None if getattr(args, "no_settings", False) else load_settings()
     except ConfigError as exc:
         print(f"maria: {exc}", file=sys.stderr)
         return 2
+    configure(settings.log_format or "text")
     try:
         return int(args.func(settings, args))
     except CliError as exc:

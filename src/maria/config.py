@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     # after that (plus a few seconds), so they all hold it first.
     jwks_max_age: int = Field(default=300, ge=0, le=86_400)
 
-    cookie_secure: bool = False
+    # Secure cookies: "auto" follows the request's scheme (the connection's, or a trusted
+    # proxy's X-Forwarded-Proto); true/false force it. See ``_production_defaults``.
+    cookie_secure: Literal["auto"] | bool = "auto"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDRs); none by default,
     # not even loopback: else any local client picks its own address for the limits.
@@ -78,6 +80,13 @@ class Settings(BaseSettings):
     room_auth_timeout: float = Field(default=5.0, gt=0, le=60)
     room_chat_limit: int = Field(default=5, ge=1)
     room_chat_window: int = Field(default=2, ge=1, le=3600)
+
+    # Operations: log lines (json or text; json by default in production), one line per
+    # request and socket (off by default: a line per request costs CPU on the hottest
+    # paths, and a proxy in front logs them too), and a token /metrics asks for.
+    log_format: Literal["json", "text"] | None = None
+    access_log: bool = False
+    metrics_token: SecretStr | None = None
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -142,7 +151,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL, e.g. https://kinoway.example")
         return value.rstrip("/")
 
-    @field_validator("secret_key", mode="before")
+    @field_validator("secret_key", "metrics_token", mode="before")
     @classmethod
     def _empty_secret_is_unset(cls, value: object) -> object:
         # ``MARIA_SECRET_KEY=`` (a blank line in a .env template) must not sign with b"".
@@ -151,10 +160,15 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _production_needs_a_secret(self) -> Settings:
-        if self.env == "production" and "cookie_secure" not in self.model_fields_set:
-            self.cookie_secure = True  # production is served over HTTPS (ASVS 3.3.1)
-        if self.env == "production":
+    def _production_defaults(self) -> Settings:
+        production = self.env == "production"
+        if production and "cookie_secure" not in self.model_fields_set and not self.trusted_proxies:
+            # Production is served over HTTPS (ASVS 3.3.1); with no trusted proxy to say
+            # which scheme a request came by, every cookie is Secure.
+            self.cookie_secure = True
+        if self.log_format is None:
+            self.log_format = "json" if production else "text"
+        if production:
             if self.secret_key is None:
                 raise ValueError(
                     "MARIA_ENV=production requires MARIA_SECRET_KEY "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy import exc as sqlalchemy_exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -41,6 +42,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+
+from maria.metrics import DB_POOL_ACQUIRE
 
 log = logging.getLogger("maria.db")
 
@@ -85,12 +89,40 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+class TimedPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's asyncio queue pool, timing each connection it hands out: the wait for a
+    free one (or the time to open one) is ``maria_db_pool_acquire_seconds``."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            DB_POOL_ACQUIRE.observe(time.perf_counter() - started)
+
+
+# SQLAlchemy names a pool's logger after its class: keep this one as quiet as its own.
+logging.getLogger(f"{__name__}.{TimedPool.__name__}").setLevel(logging.WARNING)
+
+
+def _private_file(path: str | None) -> None:
+    """Create a SQLite file readable by its owner only (0600) before SQLite does (0644 less
+    the umask); SQLite gives its journal, WAL and shared-memory files the same mode."""
+    if not path or path.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
     """An engine for ``url``. ``timeout`` (seconds) bounds every wait on Postgres: opening a
     connection, waiting for one from the pool, and each statement (client and server side),
     so a frozen database costs a request ``timeout`` seconds, not forever. Migrations pass
     none: a schema change may take as long as it takes."""
     if url.startswith("sqlite"):
+        if ":memory:" not in url and "mode=memory" not in url:
+            kwargs.setdefault("poolclass", TimedPool)
+            _private_file(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -110,6 +142,7 @@ def make_engine(url: str, *, timeout: float | None = None, **kwargs: Any) -> Asy
     # for a connection instead; one event loop can't keep more queries busy anyway, and
     # cached reads need none. 12 per instance leaves room for several instances, migrations
     # and psql under Postgres's default max_connections=100.
+    kwargs.setdefault("poolclass", TimedPool)
     kwargs.setdefault("pool_size", 12)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_recycle", 1800)

@@ -4,6 +4,8 @@ everything else receives what it uses."""
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -37,12 +39,15 @@ from maria.lists.service import ListsService
 from maria.mail.service import Mailer
 from maria.mail.templates import Templates
 from maria.mail.transports import DirectoryTransport, SmtpServer, SmtpTransport, Transport
-from maria.ops.service import Readiness
+from maria.migrate import SchemaMismatch, current_revision, schema_problem
+from maria.ops.service import Readiness, Telemetry
 from maria.rooms.hub import RoomHub
 from maria.rooms.presence import FallbackPresence, MemoryPresence, Presence, RedisPresence
 from maria.rooms.service import RoomsService
 from maria.users.cache import UserCache
 from maria.users.service import UsersService
+
+log = logging.getLogger("maria")
 
 
 @dataclass
@@ -67,9 +72,12 @@ class Services:
     rooms: RoomsService
     admin: AdminService
     readiness: Readiness
+    telemetry: Telemetry
     cookies: CookiePolicy
 
     async def start(self) -> None:
+        await self._check_schema()
+        await self.telemetry.start()
         await self.broker.start()
         await self.keys.start()
         await self.revoked.start()
@@ -79,6 +87,20 @@ class Services:
         await self.mailer.start()
         await self.audit.start()
         await self.known.start()
+
+    async def _check_schema(self) -> None:
+        """Refuse to serve a database whose schema is older or newer than this code's
+        (``SchemaMismatch``); one that does not answer yet is checked by ``maria serve``
+        before it starts, and serves on its fallbacks here."""
+        try:
+            revision = await current_revision(self.database)
+        except Exception as exc:
+            log.warning("schema version not checked: %s", type(exc).__name__)
+            return
+        problem = schema_problem(revision)
+        if problem is not None:
+            log.error("refusing to serve: %s", problem)
+            raise SchemaMismatch(problem)
 
     async def close(self) -> None:
         await self.known.close()
@@ -97,6 +119,7 @@ class Services:
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.close()
+        await self.telemetry.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -208,8 +231,15 @@ def build_services(settings: Settings) -> Services:
         rooms=RoomsService(database, hub, counters),
         admin=AdminService(database, users, auth, accounts, audit),
         readiness=Readiness(database, revoked, keys, health),
+        telemetry=Telemetry(
+            database,
+            mailer,
+            health,
+            token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+            multiprocess=bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")),
+        ),
         cookies=CookiePolicy(
-            secure=settings.cookie_secure,
+            secure=None if settings.cookie_secure == "auto" else settings.cookie_secure,
             access_max_age=settings.access_token_ttl,
             refresh_max_age=settings.refresh_token_ttl,
         ),

@@ -19,7 +19,7 @@ from maria.http.transport import (
     CookiePolicy,
 )
 from tests.support.api import PASSWORD, assert_error, bearer, register
-from tests.support.app import app_and_client, make_settings
+from tests.support.app import app_and_client, client_of, make_settings
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
@@ -81,7 +81,7 @@ async def test_login_sets_the_session_cookies(client: httpx.AsyncClient) -> None
     for cookie in (access, refresh, csrf):
         assert str(cookie["samesite"]).lower() == "lax"
     for cookie in cookies.values():
-        assert "secure" not in cookie  # cookie_secure defaults to False (plain-http dev)
+        assert "secure" not in cookie  # "auto", and this request came over plain HTTP
     assert int(str(access["max-age"])) == 900
     assert int(str(refresh["max-age"])) == 30 * 86_400
     # The CSRF token is random per sign-in and unguessable.
@@ -120,6 +120,37 @@ async def test_cookies_are_secure_when_configured(database_url: str, tmp_path: P
         assert set(set_cookies(logout)) == set(COOKIES)  # the device stays known
         for cookie in set_cookies(logout).values():
             assert cookie.get("secure") is True  # else browsers refuse to overwrite them
+
+
+async def test_secure_follows_the_scheme_the_request_came_by(
+    database_url: str, tmp_path: Path
+) -> None:
+    """``auto``: Secure over HTTPS (here the connection's own scheme), not over plain HTTP;
+    a client's X-Forwarded-Proto counts for nothing without a trusted proxy."""
+    settings = make_settings(database_url, tmp_path)
+    async with app_and_client(settings) as (app, _):
+        for base, headers, secure in (
+            ("https://testserver", {}, True),
+            ("http://testserver", {}, False),
+            ("http://testserver", {"X-Forwarded-Proto": "https"}, False),
+        ):
+            async with client_of(app) as client:
+                client.base_url = httpx.URL(base)
+                response = await client.post(
+                    "/api/v1/auth/register",
+                    json={
+                        "email": f"s-{secure}-{len(headers)}@example.com",
+                        "password": PASSWORD,
+                        "display_name": "S",
+                    },
+                    headers=headers,
+                )
+                assert response.status_code == 201, response.text
+                flags = {name: c.get("secure") is True for name, c in set_cookies(response).items()}
+                assert set(flags.values()) == {secure}, (base, headers, flags)
+                if secure:  # clearing them must match, or browsers keep the old ones
+                    logout = await client.post(LOGOUT, headers=bearer(response.json()))
+                    assert all(c.get("secure") is True for c in set_cookies(logout).values())
 
 
 # -- CSRF -------------------------------------------------------------------------------

@@ -12,15 +12,14 @@ from maria.audit.schemas import AuditPage
 from maria.audit.service import AuditLog
 from maria.auth.recovery import Recovery
 from maria.fields import CURSOR_PATTERN
-from maria.http.deps import ClientDep, IdentityDep, service
-from maria.http.transport import CookiePolicy
+from maria.http.deps import ClientDep, CookiesDep, IdentityDep, service
 from maria.users.schemas import AccountDeletion, PasswordChange
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 RecoveryDep = Annotated[Recovery, service("recovery")]
 AccountsDep = Annotated[Accounts, service("accounts")]
 AuditDep = Annotated[AuditLog, service("audit")]
-Cookies = Annotated[CookiePolicy, service("cookies")]
+Cookies = CookiesDep  # Secure follows the request's scheme unless configured
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)

@@ -37,12 +37,19 @@ from dataclasses import dataclass, field
 
 from maria.backends.ratelimit import Counters
 from maria.errors import RateLimited
+from maria.metrics import refused
 
 KnownAddress = Callable[[], Awaitable[bool]]
 
 
 async def _unknown() -> bool:
     return False
+
+
+def _limited(limit: str, retry_after: int) -> RateLimited:
+    """The refusal by ``limit``, counted in ``maria_rate_limited_total``."""
+    refused(limit)
+    return RateLimited(retry_after)
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ class LoginGuard:
             device_key = f"lf:dev:{device}"
             count, ttl = await self._counters.hit(device_key, lim.window)
             if count > lim.device_failures:
-                raise RateLimited(ttl)
+                raise _limited("login_device", ttl)
             return Attempt(device_key=device_key)
         pair_key, account_key, ip_key = self._keys(email, ip)
         (pair, pair_ttl), (by_ip, ip_ttl), (account, account_ttl) = await self._counters.hit_many(
@@ -115,10 +122,10 @@ class LoginGuard:
         if by_ip > lim.ip_failures:
             # A blocked IP says nothing about this account: take its counts back.
             await self._counters.adjust(undo=[pair_key, account_key])
-            raise RateLimited(ip_ttl)
+            raise _limited("login_ip", ip_ttl)
         if pair > lim.pair_failures:
             await self._counters.adjust(undo=[account_key])  # no guess made: no lock nearer
-            raise RateLimited(pair_ttl)
+            raise _limited("login_pair", pair_ttl)
         attempt = Attempt(pair_key, ip_key, account_key, known_address=known_address)
         if account > lim.unknown_failures:
             if not await known_address():
@@ -126,7 +133,7 @@ class LoginGuard:
                 # may still use a sign-in code from there). The account and the address
                 # keep the count.
                 await self._counters.undo(pair_key)
-                raise RateLimited(account_ttl)
+                raise _limited("login_account", account_ttl)
             await self._known(attempt)
         return attempt
 
@@ -159,15 +166,15 @@ class LoginGuard:
         )
         if by_ip > lim.ip_failures:
             await self._counters.adjust(undo=[pair_key])
-            raise RateLimited(ip_ttl)
+            raise _limited("code_ip", ip_ttl)
         if pair > lim.pair_failures:
-            raise RateLimited(pair_ttl)
+            raise _limited("code_pair", pair_ttl)
         return Attempt(pair_key, ip_key)
 
     async def _per_ip(self, kind: str, ip: str, limit: int, window: int) -> None:
         count, ttl = await self._counters.hit(f"{kind}:{ip}", window)
         if count > limit:
-            raise RateLimited(ttl)
+            raise _limited(_PER_IP[kind], ttl)
 
     async def check_register(self, ip: str) -> None:
         await self._per_ip("reg", ip, self.limits.register_per_ip, self.limits.register_window)
@@ -186,8 +193,15 @@ class LoginGuard:
         count, ttl = await self._counters.hit(
             f"mail-to:{_account_key(recipient)}", self.limits.mail_window
         )
-        return ttl if count > self.limits.mail_per_recipient else None
+        if count > self.limits.mail_per_recipient:
+            refused("mail_recipient")
+            return ttl
+        return None
 
 
 async def _known() -> bool:
     return True
+
+
+# The per-address limits' names in ``maria_rate_limited_total``.
+_PER_IP = {"reg": "register_ip", "ref": "refresh_ip", "mail-ip": "mail_ip"}

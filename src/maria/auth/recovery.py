@@ -26,6 +26,7 @@ from maria.errors import AccountGone, InvalidCredentials, InvalidToken, RateLimi
 from maria.identity import Client, Identity
 from maria.mail.service import Mailer
 from maria.mail.templates import Templates
+from maria.metrics import SIGN_INS
 from maria.users.service import UsersService
 from maria.users.views import UserView, normalize_email
 
@@ -238,7 +239,11 @@ class Recovery:
         """A session for the owner of ``email`` (created, without a password, if there is no
         account yet); the address counts as verified from now on."""
         email = normalize_email(email)
-        attempt = await self._guard.check_code(email, client.ip)
+        try:
+            attempt = await self._guard.check_code(email, client.ip)
+        except RateLimited:
+            SIGN_INS.labels("code", "rate_limited").inc()
+            raise
         async with self._database.work() as work:
             matched = await self.use_code(work, email, code)
             if not matched:
@@ -255,6 +260,7 @@ class Recovery:
                         email_verified=True,
                     )
                 elif found.user.disabled:
+                    SIGN_INS.labels("code", "disabled").inc()
                     raise InvalidCredentials("Invalid or expired code")
                 else:
                     verified = await self._users.mark_verified(work, found.user.id)
@@ -262,6 +268,8 @@ class Recovery:
                 issued = await self._auth.start_session(work, user, client, audit.CODE_SIGNED_IN)
         if failed:
             await self._guard.login_failed(attempt)
+            SIGN_INS.labels("code", "invalid_credentials").inc()
             raise InvalidCredentials("Invalid or expired code")
         await self._guard.login_succeeded(attempt)
+        SIGN_INS.labels("code", "success").inc()
         return issued

@@ -21,6 +21,7 @@ from maria.auth import store
 from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.db import Database, utcnow
+from maria.metrics import REVOCATION_LAG, REVOCATIONS
 
 log = logging.getLogger("maria.auth.revocation")
 
@@ -50,15 +51,21 @@ class RevokedSessions:
         until = self._until.get(sid)
         return until is not None and until > time.time()
 
-    def _add(self, sid: str, revoked_at: float) -> None:
+    def _add(self, sid: str, revoked_at: float, source: str | None = None) -> None:
+        """Refuse ``sid``'s tokens; a revocation this instance did not know yet is counted
+        under ``source`` (none: the load at start), with the time since its commit."""
         until = revoked_at + self._lifetime
-        if until > self._until.get(sid, 0.0):
+        known = self._until.get(sid)
+        if known is None or until > known:
             self._until[sid] = until
+            if known is None and source is not None:
+                REVOCATIONS.labels(source).inc()
+                REVOCATION_LAG.labels(source).observe(max(0.0, time.time() - revoked_at))
 
     def _on_message(self, message: str) -> None:
         sid, _, at = message.partition(" ")
         try:
-            self._add(sid, float(at))
+            self._add(sid, float(at), "pubsub")
         except ValueError:
             log.warning("ignored a malformed revocation message")
 
@@ -68,15 +75,15 @@ class RevokedSessions:
         at = revoked_at.timestamp()
         sids = list(sids)
         for sid in sids:
-            self._add(sid, at)
+            self._add(sid, at, "local")
         for sid in sids:
             await self._broker.publish(channels.REVOKED, f"{sid} {at}")
 
-    async def _load_since(self, since: datetime) -> None:
+    async def _load_since(self, since: datetime, source: str | None = "poll") -> None:
         async with self._database.connect() as conn:
             rows = await store.revoked_since(conn, since)
         for sid, revoked_at in rows:
-            self._add(sid, revoked_at.timestamp())
+            self._add(sid, revoked_at.timestamp(), source)
 
     async def _forget_old(self) -> None:
         async with self._database.connect() as conn:
@@ -95,7 +102,7 @@ class RevokedSessions:
         started = utcnow()
         since = started - timedelta(seconds=self._lifetime)
         try:
-            await self._load_since(since)
+            await self._load_since(since, None)
             self.loaded, since = True, started
         except Exception as exc:
             log.warning("revocations not loaded at start (%s); retrying", type(exc).__name__)
@@ -108,7 +115,9 @@ class RevokedSessions:
             try:
                 started = utcnow()
                 # Overlap the windows so a commit racing the previous poll is not missed.
-                await self._load_since(since - timedelta(seconds=2))
+                await self._load_since(
+                    since - timedelta(seconds=2), "poll" if self.loaded else None
+                )
                 self.loaded, since = True, started
                 self._prune()
                 if time.monotonic() - forgot >= FORGET_EVERY:

@@ -28,7 +28,7 @@ from maria.auth.schemas import (
 from maria.auth.service import AuthService, IssuedTokens
 from maria.errors import CsrfFailed, InvalidToken, NotAuthenticated, NotFound
 from maria.fields import PlainText
-from maria.http.deps import ClientDep, IdentityDep, service
+from maria.http.deps import ClientDep, CookiesDep, IdentityDep, service
 from maria.http.errors import error_response
 from maria.http.transport import (
     CSRF_HEADER,
@@ -44,7 +44,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 Auth = Annotated[AuthService, service("auth")]
 RecoveryDep = Annotated[Recovery, service("recovery")]
 Responses = dict[int | str, dict[str, Any]]
-Cookies = Annotated[CookiePolicy, service("cookies")]
+Cookies = CookiesDep  # Secure follows the request's scheme unless configured
 
 
 def _signed_in(issued: IssuedTokens, cookies: CookiePolicy, status_code: int = 200) -> Response:

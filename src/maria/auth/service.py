@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,10 +33,19 @@ from maria.auth.revocation import RevokedSessions
 from maria.auth.tokens import TokenCodec, b64url_encode
 from maria.auth.views import SessionView
 from maria.db import AnyWork, Database, Work, new_id, utcnow
-from maria.errors import Forbidden, InvalidCredentials, InvalidToken, ValidationFailed
+from maria.errors import (
+    Forbidden,
+    InvalidCredentials,
+    InvalidToken,
+    RateLimited,
+    ValidationFailed,
+)
 from maria.identity import Client, Identity
+from maria.metrics import REFRESHES, SIGN_INS
 from maria.users.service import UsersService
 from maria.users.views import Credentials, UserView, normalize_email
+
+log = logging.getLogger("maria.auth")
 
 
 @dataclass(frozen=True)
@@ -207,9 +217,13 @@ class AuthService:
             found = await account.get()
             return found is not None and await self.known.is_known(found.user.id, client.ip)
 
-        attempt = await self.guard.check_login(
-            email, client.ip, device=device, known_address=known_address
-        )
+        try:
+            attempt = await self.guard.check_login(
+                email, client.ip, device=device, known_address=known_address
+            )
+        except RateLimited:
+            SIGN_INS.labels("password", "rate_limited").inc()
+            raise
         found = await account.get()
         # No password (an account made by a sign-in code): the dummy hash, same time.
         ok, needs_rehash = await self.passwords.verify(
@@ -223,9 +237,11 @@ class AuthService:
                 client=client,
                 detail={"reason": "wrong_password" if found else "unknown_account"},
             )
+            SIGN_INS.labels("password", "invalid_credentials").inc()
             raise InvalidCredentials()
         await self.guard.login_succeeded(attempt)
         if found.user.disabled:
+            SIGN_INS.labels("password", "disabled").inc()
             await self._audit.record_now(
                 audit.SIGN_IN_FAILED,
                 user_id=found.user.id,
@@ -237,6 +253,7 @@ class AuthService:
             new_hash = await self.passwords.hash(password)
             async with self._database.work() as work:
                 await self._users.set_password_hash(work, found.user.id, new_hash)
+        SIGN_INS.labels("password", "success").inc()
         return found.user
 
     async def login(
@@ -252,16 +269,26 @@ class AuthService:
             return await self.start_session(work, user, client)
 
     async def refresh(self, refresh_token: str, client: Client) -> IssuedTokens:
-        await self.guard.check_refresh(client.ip)
-        sid, generation = _parse_refresh(refresh_token)
-        presented_hash = _sha256(refresh_token)
-        async with self._database.work() as work:
-            issued = await self._rotate(work, sid, generation, refresh_token, presented_hash)
-            if isinstance(issued, IssuedTokens):
-                return issued
-            # An already-rotated token outside the grace window: assume it was stolen.
-            await self._revoke(work, [sid])
-            await self._audit.record(work, audit.REFRESH_REUSED, user_id=issued, client=client)
+        try:
+            await self.guard.check_refresh(client.ip)
+        except RateLimited:
+            REFRESHES.labels("rate_limited").inc()
+            raise
+        try:
+            sid, generation = _parse_refresh(refresh_token)
+            presented_hash = _sha256(refresh_token)
+            async with self._database.work() as work:
+                issued = await self._rotate(work, sid, generation, refresh_token, presented_hash)
+                if isinstance(issued, IssuedTokens):
+                    return issued
+                # An already-rotated token outside the grace window: assume it was stolen.
+                await self._revoke(work, [sid])
+                await self._audit.record(work, audit.REFRESH_REUSED, user_id=issued, client=client)
+        except InvalidToken:
+            REFRESHES.labels("refused").inc()
+            raise
+        REFRESHES.labels("reused").inc()
+        log.warning("refresh token reuse detected: a session of user %s was ended", issued)
         raise InvalidToken("Refresh token reuse detected; the session has been ended")
 
     async def _rotate(
@@ -290,6 +317,7 @@ class AuthService:
                 now=now,
                 lifetime=self.refresh_ttl,
             ):
+                REFRESHES.labels("rotated").inc()
                 return self._issue(session, user)
             await work.db.refresh(session)  # lost a race: fall through to the grace check
         if (
@@ -297,6 +325,7 @@ class AuthService:
             and session.previous_hash == presented_hash
             and (now - session.rotated_at).total_seconds() <= self.reuse_grace
         ):
+            REFRESHES.labels("replayed").inc()
             return self._issue(session, user)  # a racing tab: same pair as the winner
         return user.id
 

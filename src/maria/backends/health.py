@@ -20,6 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from maria.logs import detached
+from maria.metrics import REDIS_UP
+
 log = logging.getLogger("maria.redis")
 
 T = TypeVar("T")
@@ -37,6 +40,7 @@ class RedisHealth:
         self._probe: asyncio.Task[None] | None = None
         self.available = True
         self.on_back: list[Callable[[], None]] = []
+        REDIS_UP.set(1)
 
     @property
     def status(self) -> str:
@@ -47,6 +51,7 @@ class RedisHealth:
         if not self.available:
             return
         self.available = False
+        REDIS_UP.set(0)
         log.warning(
             "redis unavailable (%s): serving on with in-process limits, this instance's room "
             "fan-out and revocations from the database poll",
@@ -54,7 +59,7 @@ class RedisHealth:
         )
         with contextlib.suppress(RuntimeError):  # no loop (closing): nothing to probe for
             self._probe = asyncio.get_running_loop().create_task(
-                self._until_back(), name="maria-redis-probe"
+                self._until_back(), name="maria-redis-probe", context=detached()
             )
 
     def recovered(self) -> None:
@@ -62,6 +67,7 @@ class RedisHealth:
         if self.available:
             return
         self.available = True
+        REDIS_UP.set(1)
         log.warning("redis is back: shared limits and fan-out resumed")
         for hook in self.on_back:
             try:

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from maria.errors import Forbidden
 from maria.http.identity import caller_of
+from maria.http.transport import CookiePolicy
 from maria.identity import Client, Identity
 
 
@@ -44,6 +45,12 @@ async def client_of(request: Request) -> Client:
     return Client(ip=ip, user_agent=request.headers.get("user-agent"))
 
 
+async def cookies_for(request: Request) -> CookiePolicy:
+    """The cookie policy for this request (``Secure`` follows its scheme under "auto")."""
+    policy: CookiePolicy = request.app.state.services.cookies
+    return policy.for_scheme(request.scope["scheme"])
+
+
 def service(name: str) -> Any:
     """``Depends`` on the instance's service ``name`` (an attribute of ``Services``)."""
 
@@ -57,3 +64,4 @@ def service(name: str) -> Any:
 IdentityDep = Annotated[Identity, Depends(signed_in)]
 MaybeIdentityDep = Annotated[Identity | None, Depends(maybe_signed_in)]
 ClientDep = Annotated[Client, Depends(client_of)]
+CookiesDep = Annotated[CookiePolicy, Depends(cookies_for)]

@@ -1,69 +1,28 @@
-"""Prometheus metrics: request counts and latencies by route template and status.
-
-Labels use the matched route's path template (``/api/v1/users/{user_id}``), never the raw
-path, so ids can't blow up the series count. One registry per process; with several uvicorn
-workers each worker reports its own numbers.
-"""
+"""``/metrics`` as Prometheus reads it: the text format, or OpenMetrics when the scraper's
+``Accept`` asks for it; with several workers (``PROMETHEUS_MULTIPROC_DIR``, set by
+``maria serve --workers N``), the numbers of every worker, summed as each metric says."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
+import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
-REQUESTS = Counter(
-    "maria_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
-)
-LATENCY = Histogram(
-    "maria_http_request_duration_seconds",
-    "Time to answer an HTTP request",
-    ["method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def render() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+def _registry() -> Collector:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
 
 
-class HttpMetrics:
-    """Times every HTTP request from the outermost layer, 413s and gate 401s included.
-
-    Label children are kept per (method, route, status): ``labels()`` validates and locks on
-    every call, which showed in the profile of the hottest endpoint.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            key = (scope["method"], template, status)
-            series = self._series.get(key)
-            if series is None:
-                series = (
-                    REQUESTS.labels(key[0], template, str(status)),
-                    LATENCY.labels(key[0], template),
-                )
-                self._series[key] = series
-            series[0].inc()
-            series[1].observe(time.perf_counter() - started)
+def render(accept: str | None) -> tuple[bytes, str]:
+    """The exposition body and its content type for a scraper sending ``accept``."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(_registry()), content_type

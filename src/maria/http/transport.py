@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.responses import Response
 
@@ -50,11 +50,21 @@ def origin_allowed(
 
 @dataclass(frozen=True, slots=True)
 class CookiePolicy:
-    """The session cookies' attributes, from settings."""
+    """The session cookies' attributes, from settings. ``secure=None`` ("auto") marks them
+    ``Secure`` exactly when the request came over HTTPS: the connection's own scheme, or the
+    ``X-Forwarded-Proto`` of a trusted proxy (``MARIA_TRUSTED_PROXIES``; nobody else's is
+    believed). A plain-HTTP client never gets cookies its browser would refuse to keep, and
+    a cookie handed out over HTTPS is never sent back over plain HTTP."""
 
-    secure: bool
+    secure: bool | None
     access_max_age: int
     refresh_max_age: int
+
+    def for_scheme(self, scheme: str) -> CookiePolicy:
+        """The policy for a request that came by ``scheme`` (http, https, ws, wss)."""
+        if self.secure is not None:
+            return self
+        return replace(self, secure=scheme in ("https", "wss"))
 
     def _cookie(
         self,
@@ -109,5 +119,9 @@ class CookiePolicy:
             (CSRF_COOKIE, "/"),
         ):
             response.delete_cookie(
-                name, path=path, secure=self.secure, httponly=name != CSRF_COOKIE, samesite="lax"
+                name,
+                path=path,
+                secure=bool(self.secure),
+                httponly=name != CSRF_COOKIE,
+                samesite="lax",
             )

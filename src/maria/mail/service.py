@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from maria import metrics
 from maria.db import Database, Work, utcnow
 from maria.mail import store
 from maria.mail.transports import Message, Transport
@@ -41,6 +42,11 @@ class Mailer:
         committed (a message of a change that rolls back is never sent)."""
         await store.enqueue(work.db, message, user_id=user_id)
         work.after_commit("mail wake-up", self._woken)
+
+    async def queued(self) -> int:
+        """Mails in the outbox, due or not (every instance's: they share it)."""
+        async with self._database.connect() as conn:
+            return await store.pending(conn)
 
     async def _woken(self) -> None:
         self._wake.set()
@@ -116,6 +122,7 @@ class Mailer:
             await store.sent(conn, mail_id)
             return
         reason = f"{type(error).__name__}: {error}"
+        metrics.MAIL_FAILURES.labels("true" if attempts >= MAX_ATTEMPTS else "false").inc()
         if attempts >= MAX_ATTEMPTS:
             log.error("mail %s given up after %d attempts: %s", mail_id, attempts, reason)
             await store.sent(conn, mail_id)

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from maria.db import Base, make_engine
+from maria.migrate import lock_for_migrating
 from maria.models import load_all
 
 load_all()
@@ -15,6 +16,9 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    # First, in the transaction the migrations run in: instances starting together wait
+    # here, and read the schema's version only once the one before them has committed.
+    lock_for_migrating(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from maria.errors import NotAuthenticated
 from maria.http.deps import service
 from maria.http.metrics import render
-from maria.ops.service import Readiness
+from maria.ops.service import Readiness, Telemetry
 
 router = APIRouter(tags=["ops"])
 Ready = Annotated[Readiness, service("readiness")]
+TelemetryDep = Annotated[Telemetry, service("telemetry")]
 
 
 @router.get("/healthz")
@@ -21,10 +23,16 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
-    """Prometheus text exposition."""
-    body, content_type = render()
-    return Response(body, media_type=content_type)
+async def metrics(request: Request, telemetry: TelemetryDep) -> Response:
+    """Prometheus text exposition (OpenMetrics when ``Accept`` asks for it), of every
+    worker. With ``MARIA_METRICS_TOKEN`` set, only for ``Authorization: Bearer <it>``."""
+    if not telemetry.allows(request.headers.get("authorization")):
+        raise NotAuthenticated(
+            "Send the metrics token as a bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    await telemetry.sample()
+    body, content_type = render(request.headers.get("accept"))
+    return Response(body, headers={"content-type": content_type})
 
 
 @router.get("/readyz")

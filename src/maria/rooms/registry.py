@@ -9,6 +9,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from maria.db import OutageLog
+from maria.logs import detached
+from maria.metrics import ROOMS
 from maria.rooms.room import LocalRoom
 
 log = logging.getLogger("maria.rooms")
@@ -29,6 +31,7 @@ class Registry:
         if room is not None:
             return room, False
         room = self._rooms[room_id] = LocalRoom(room_id)
+        ROOMS.inc()
         return room, True
 
     def serves(self, room: LocalRoom) -> bool:
@@ -37,16 +40,19 @@ class Registry:
     def drop(self, room: LocalRoom) -> None:
         if self._rooms.get(room.id) is room:
             del self._rooms[room.id]
+            ROOMS.dec()
 
     def all(self) -> list[LocalRoom]:
         return list(self._rooms.values())
 
     def clear(self) -> None:
+        ROOMS.dec(len(self._rooms))
         self._rooms.clear()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run ``coro`` in the background; its failure is logged, never lost."""
-        task = asyncio.create_task(coro)
+        """Run ``coro`` in the background (no request's: its log lines carry no request
+        id); its failure is logged, never lost."""
+        task = asyncio.create_task(coro, context=detached())
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 

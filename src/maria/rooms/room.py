@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from maria.metrics import FANOUT_LAG
 from maria.rooms import protocol
 from maria.rooms.conn import Conn
 from maria.rooms.events import (
@@ -182,6 +183,9 @@ class LocalRoom:
         """Chat in order: each frame encoded once, a batch queued to each socket at once."""
         if not messages:
             return
+        now = now_ms()
+        for message in messages:
+            FANOUT_LAG.observe(max(0, now - message["timestamp"]) / 1000)
         self._recent.extend(messages)
         frames = [protocol.chat(message) for message in messages]
         for conns in self._conns.values():

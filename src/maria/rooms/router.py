@@ -74,6 +74,7 @@ class RoomSocket:
     with the server's own ``send``, which may take ready frames (see ``wire``)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = socket_route  # as FastAPI's routes do: its template labels metrics
         websocket = WebSocket(scope, receive, send)
         services = websocket.app.state.services
         await socket.serve(
@@ -86,9 +87,8 @@ class RoomSocket:
         )
 
 
-router.routes.append(
-    WebSocketRoute(router.prefix + "/{room_id}/ws", RoomSocket(), name="room_socket")
-)
+socket_route = WebSocketRoute(router.prefix + "/{room_id}/ws", RoomSocket(), name="room_socket")
+router.routes.append(socket_route)
 
 ASYNCAPI = asyncapi.rendered()  # built once, at start
 

@@ -10,6 +10,7 @@ from maria.backends.ratelimit import Counters
 from maria.db import Database
 from maria.errors import RateLimited
 from maria.identity import Identity
+from maria.metrics import refused
 from maria.rooms import store
 from maria.rooms.hub import RoomHub
 from maria.rooms.views import Member, RoomView
@@ -28,6 +29,7 @@ class RoomsService:
         """A room for a film, hosted by ``host_id``."""
         count, retry = await self._counters.hit(f"room-create:{host_id}", CREATE_WINDOW)
         if count > CREATE_LIMIT:
+            refused("room_create")
             raise RateLimited(retry, "Too many rooms created; try again later")
         async with self._database.work() as work:
             return await store.create_room(work.db, host_id=host_id, movie_id=movie_id, title=title)

@@ -21,6 +21,7 @@ from maria.db import OutageLog
 from maria.errors import ApiError
 from maria.http.identity import caller_of, verify_in_band
 from maria.identity import Identity
+from maria.metrics import refused
 from maria.rooms import protocol, wire
 from maria.rooms.conn import Conn
 from maria.rooms.frames import (
@@ -103,6 +104,7 @@ async def serve(
     if conn is None:
         await shut(ws, CLOSE_NOT_FOUND, reason("not_found", "No such room"))
         return
+    log.info("user %s joined room %s", identity.user_id, room_id)
     try:
         while True:
             message = await ws.receive()
@@ -158,6 +160,7 @@ async def authenticate(ws: WebSocket, wait: float) -> Identity | None:
 async def handle(conn: Conn, data: str | bytes | None, hub: RoomHub, ws: WebSocket) -> None:
     """One received frame: a command, or an ``error`` frame back to its sender."""
     if not conn.allow():
+        refused("room_frames")
         if conn.should_warn():
             conn.push(protocol.error("rate_limited", "Too many frames; slow down"))
         return

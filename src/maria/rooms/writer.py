@@ -18,6 +18,8 @@ from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.backends.ratelimit import Counters
 from maria.db import Database
+from maria.logs import detached
+from maria.metrics import CHAT_MESSAGES, refused
 from maria.rooms import events, protocol, store
 from maria.rooms.conn import Conn
 from maria.rooms.events import ChatEvent
@@ -58,8 +60,8 @@ class ChatWriter:
 
     def submit(self, draft: Draft, conn: Conn) -> None:
         self._pending.append((draft, conn))
-        if self.task is None:
-            self.task = asyncio.create_task(self._run(), name="maria-room-chat")
+        if self.task is None:  # it writes every member's messages: no request's task
+            self.task = asyncio.create_task(self._run(), name="maria-room-chat", context=detached())
 
     async def _run(self) -> None:
         try:
@@ -91,6 +93,7 @@ class ChatWriter:
             if total - counts[key] + seen[key] <= self._limit:
                 allowed.append((draft, conn))
             else:
+                refused("room_chat")
                 conn.push(
                     protocol.error(
                         "rate_limited",
@@ -115,6 +118,7 @@ class ChatWriter:
         if stored is None:
             _tell(batch, "not_found", "The room no longer exists")
             return
+        CHAT_MESSAGES.inc(len(stored))
         message = events.encode(self.room_id, ChatEvent(stored))
         try:
             await self._broker.publish(channels.ROOMS, message)
