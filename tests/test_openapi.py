@@ -203,7 +203,7 @@ def test_error_responses_name_their_codes(schema: dict[str, Any]) -> None:
         for status, response in responses.items():
             if status[0] not in "45":
                 continue
-            codes = error_codes(response)
+            codes = error_codes(schema, response)
             assert codes, (path, method, status)
             media = response["content"][JSON]
             shown = {e["value"]["error"]["code"] for e in media["examples"].values()}
@@ -213,16 +213,28 @@ def test_error_responses_name_their_codes(schema: dict[str, Any]) -> None:
             p["in"] == "query" for p in operation.get("parameters", [])
         )
         if takes_input:
-            assert "validation_error" in (error_codes(responses.get("422", {})) or ()), (
+            assert "validation_error" in (error_codes(schema, responses.get("422", {})) or ()), (
                 path,
                 method,
             )
         if "requestBody" in operation:
-            assert error_codes(responses["400"]) == {"bad_request"}, (path, method)
-        assert error_codes(responses["413"]) == {"payload_too_large"}, (path, method)
-        assert error_codes(responses["431"]) == {"headers_too_large"}, (path, method)
+            assert error_codes(schema, responses["400"]) == {"bad_request"}, (path, method)
+        assert error_codes(schema, responses["413"]) == {"payload_too_large"}, (path, method)
+        assert error_codes(schema, responses["431"]) == {"headers_too_large"}, (path, method)
         if responses.get("429"):
             assert responses["429"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_one_schema_per_error_code(schema: dict[str, Any]) -> None:
+    """``InvalidTokenError`` takes the contract's error body with that code, and no other."""
+    invalid_token = jsonschema_rs.validator_for(
+        {"$ref": "#/components/schemas/InvalidTokenError", "components": schema["components"]}
+    )
+    assert invalid_token.is_valid({"error": {"code": "invalid_token", "message": "Expired"}})
+    assert not invalid_token.is_valid({"error": {"code": "not_found", "message": "No"}})
+    assert not invalid_token.is_valid({"code": "invalid_token", "message": "Flat"})
+    names = {n for n in schema["components"]["schemas"] if n.endswith("Error")}
+    assert {"ValidationError", "CsrfFailedError", "RateLimitedError", "UnavailableError"} <= names
 
 
 def test_security_schemes_and_requirements(schema: dict[str, Any]) -> None:
@@ -260,9 +272,9 @@ def test_security_schemes_and_requirements(schema: dict[str, Any]) -> None:
             )
             assert {"bearerAuth": []} in security and cookie in security, (name, security)
             assert {} not in security, name
-            assert "not_authenticated" in error_codes(operation["responses"]["401"]), name
+            assert "not_authenticated" in error_codes(schema, operation["responses"]["401"]), name
             if method in UNSAFE:
-                assert "csrf_failed" in error_codes(operation["responses"]["403"]), name
+                assert "csrf_failed" in error_codes(schema, operation["responses"]["403"]), name
         for requirement in security:
             assert set(requirement) <= set(schemes), requirement
 
@@ -447,7 +459,7 @@ async def test_errors_the_server_answers_are_declared(
         response = await request()
         assert_error(response, status, code)
         _, _, operation = by_id(schema, operation_id)
-        assert code in (error_codes(operation["responses"].get(str(status), {})) or ()), (
+        assert code in (error_codes(schema, operation["responses"].get(str(status), {})) or ()), (
             operation_id,
             status,
             code,

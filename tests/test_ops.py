@@ -127,7 +127,14 @@ async def test_openapi_documents_the_error_shape(sqlite_client: httpx.AsyncClien
     assert error["properties"]["error"]["$ref"].endswith("/ErrorDetail")
     me = schema["paths"]["/api/v1/users/me"]["get"]["responses"]
     assert me["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/UserOut")
-    for status in ("401", "503"):
-        error = me[status]["content"]["application/json"]["schema"]["allOf"][0]
+    assert me["503"]["content"]["application/json"]["schema"]["$ref"].endswith("/UnavailableError")
+    refused = me["401"]["content"]["application/json"]["schema"]["oneOf"]
+    assert [r["$ref"].rsplit("/", 1)[1] for r in refused] == [
+        "InvalidTokenError",
+        "NotAuthenticatedError",
+        "TokenExpiredError",
+    ]
+    for name in ("UnavailableError", "InvalidTokenError"):
+        error = schema["components"]["schemas"][name]["allOf"][0]
         assert error["$ref"].endswith("/ErrorOut")
     assert "HTTPValidationError" not in schema["components"]["schemas"]

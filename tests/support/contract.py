@@ -2,8 +2,8 @@
 
 ``client_of`` (tests/support/app.py) checks each response with ``undeclared``: its status
 must be among the responses of the operation that answered it, and an error's
-``error.code`` among the codes the schema lists for that status (the ``enum`` of its
-``ErrorOut``). So every error any test provokes, in any state, is checked against the
+``error.code`` among the codes the schema lists for that status (its ``<Code>Error``
+schemas). So every error any test provokes, in any state, is checked against the
 schema: a route that starts raising a new error fails the tests until the schema says so.
 Requests no documented operation answers (unknown paths, 405s, hidden aliases) are not
 checked.
@@ -21,14 +21,19 @@ from starlette.routing import Match
 Declared = dict[str, frozenset[str] | None]  # status -> its error codes (None: no error)
 
 
-def error_codes(response: dict[str, Any]) -> frozenset[str] | None:
-    """The ``error.code`` values a response of the schema declares, if it is an error."""
+def error_codes(document: dict[str, Any], response: dict[str, Any]) -> frozenset[str] | None:
+    """The ``error.code`` values a response of the schema ``document`` declares (one
+    ``<Code>Error`` component each, alone or in a ``oneOf``), if it is an error."""
     schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-    for part in schema.get("allOf", []):
-        code = part.get("properties", {}).get("error", {}).get("properties", {}).get("code")
-        if code is not None:
-            return frozenset(code["enum"])
-    return None
+    codes = set()
+    for ref in schema.get("oneOf", [schema]):
+        name = ref.get("$ref", "").rpartition("/")[2]
+        component = document["components"]["schemas"].get(name, {})
+        for part in component.get("allOf", []):
+            error = part.get("properties", {}).get("error", {})
+            if "code" in error.get("properties", {}):
+                codes.add(error["properties"]["code"]["const"])
+    return frozenset(codes) or None
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Contract:
         return cls(
             {
                 (path, method.upper()): {
-                    status: error_codes(response)
+                    status: error_codes(schema, response)
                     for status, response in operation["responses"].items()
                 }
                 for path, methods in schema["paths"].items()

@@ -9,8 +9,8 @@ drift from the code that answers: a signed-in route (it depends on ``signed_in``
 answer 401, and 403 ``csrf_failed`` on unsafe methods; an admin route 403; a route that
 reads a body 400 and 422, one with constrained parameters 422; every route 413 and 431
 (the body's and the head's limits hold for every request) and, but for the few that
-answer from memory, 503. Each error response is the contract's ``ErrorOut`` with its
-``error.code`` values as an ``enum``, and one example body per code.
+answer from memory, 503. Each error response names the codes it can carry: one
+``<Code>Error`` schema each (``ErrorOut`` with that ``error.code``), and an example each.
 
 The schema is built once, at the first ``GET /openapi.json``: nothing here runs per request.
 """
@@ -230,18 +230,22 @@ def complete(schema: dict[str, Any], routes: list[Any]) -> None:
     definitions["ErrorOut"] = error_schema
     components["securitySchemes"] = {**components.get("securitySchemes", {}), **SCHEMES}
     models: set[type[BaseModel]] = set()
+    codes_used: set[str] = set()
     for context in iter_route_contexts(routes):
         if isinstance(context.original_route, APIRoute) and context.include_in_schema:
             # The route as included (prefix, the router's dependencies), as FastAPI sees it.
             route = cast(APIRoute, context)
             for method in sorted(route.methods or ()):
                 operation = schema["paths"][route.path_format][method.lower()]
-                _complete(operation, route, method)
+                _complete(operation, route, method, codes_used)
             for field in (route.body_field, route.response_field, *route.response_fields.values()):
                 if field is not None:
                     _collect_models(field.field_info.annotation, models)
     for unused in ("HTTPValidationError", "ValidationError"):
         definitions.pop(unused, None)
+    for code in sorted(codes_used):
+        assert error_schema_name(code) not in definitions, f"{code}: a model has its name"
+        definitions[error_schema_name(code)] = _error_schema(code)
     # FastAPI drops every null from the document, also inside examples: put them back.
     for model in models:
         extra = model.model_config.get("json_schema_extra")
@@ -307,7 +311,9 @@ def _constrained(parameter: dict[str, Any]) -> bool:
     return False
 
 
-def _complete(operation: dict[str, Any], route: APIRoute, method: str) -> None:
+def _complete(
+    operation: dict[str, Any], route: APIRoute, method: str, codes_used: set[str]
+) -> None:
     responses: dict[str, Any] = operation["responses"]
     generated_422 = responses.get("422", {}).get("content", {}).get(JSON, {}).get("schema", {})
     if generated_422.get("$ref") == REF + "HTTPValidationError":
@@ -320,7 +326,8 @@ def _complete(operation: dict[str, Any], route: APIRoute, method: str) -> None:
             known[JSON]["examples"].setdefault(name, example)
     for status, response in responses.items():
         if status[0] in "45":
-            _error_response(status, response)
+            _error_response(status, response, codes_used)
+    operation["responses"] = dict(sorted(responses.items()))
     example = (route.openapi_extra or {}).get("responses", {}).get("200")
     if example is not None:  # restored with its nulls (see ``complete``)
         responses["200"]["content"][JSON]["example"] = deepcopy(example["content"][JSON]["example"])
@@ -334,12 +341,17 @@ def _complete(operation: dict[str, Any], route: APIRoute, method: str) -> None:
             operation["security"] = []
 
 
-def _error_response(status: str, response: dict[str, Any]) -> None:
-    """``ErrorOut`` narrowed to the codes of the response's examples, with a description
-    saying what each means."""
-    media = response["content"][JSON]
-    codes = sorted({example["value"]["error"]["code"] for example in media["examples"].values()})
-    media["schema"] = {
+def error_schema_name(code: str) -> str:
+    """The component of the errors of one code: ``invalid_token`` -> ``InvalidTokenError``."""
+    name = "".join(part.title() for part in code.split("_"))
+    return name if name.endswith("Error") else name + "Error"
+
+
+def _error_schema(code: str) -> dict[str, Any]:
+    """``ErrorOut`` with ``error.code`` fixed to ``code``."""
+    return {
+        "title": error_schema_name(code),
+        "description": MEANINGS.get(code, code),
         "allOf": [
             {"$ref": REF + "ErrorOut"},
             {
@@ -349,12 +361,22 @@ def _error_response(status: str, response: dict[str, Any]) -> None:
                     "error": {
                         "type": "object",
                         "required": ["code"],
-                        "properties": {"code": {"type": "string", "enum": codes}},
+                        "properties": {"code": {"type": "string", "const": code}},
                     }
                 },
             },
-        ]
+        ],
     }
+
+
+def _error_response(status: str, response: dict[str, Any], codes_used: set[str]) -> None:
+    """One of the ``<Code>Error`` schemas of the response's examples' codes, with a
+    description saying what each means."""
+    media = response["content"][JSON]
+    codes = sorted({example["value"]["error"]["code"] for example in media["examples"].values()})
+    codes_used.update(codes)
+    refs = [{"$ref": REF + error_schema_name(code)} for code in codes]
+    media["schema"] = refs[0] if len(refs) == 1 else {"oneOf": refs}
     response["description"] = "; ".join(f"`{code}`: {MEANINGS.get(code, code)}" for code in codes)
     if status in ("429", "503"):
         headers = response.setdefault("headers", {})
