@@ -85,7 +85,7 @@ async def test_openapi_declares_the_oauth2_password_flow(sqlite_client: httpx.As
     # Protected operations carry it, so Swagger sends the token after "Authorize".
     for path, method in [("/api/v1/users/me", "get"), ("/api/v1/auth/sessions", "get")]:
         assert {name: []} in schema["paths"][path][method].get("security", []), (path, method)
-    assert "security" not in schema["paths"]["/api/v1/auth/login"]["post"]
+    assert schema["paths"]["/api/v1/auth/login"]["post"]["security"] == []
     # The token endpoint takes the form Swagger sends.
     body = schema["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in body
@@ -127,6 +127,14 @@ async def test_openapi_documents_the_error_shape(sqlite_client: httpx.AsyncClien
     assert error["properties"]["error"]["$ref"].endswith("/ErrorDetail")
     me = schema["paths"]["/api/v1/users/me"]["get"]["responses"]
     assert me["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/UserOut")
-    for status in ("4XX", "422"):
-        assert me[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert me["503"]["content"]["application/json"]["schema"]["$ref"].endswith("/UnavailableError")
+    refused = me["401"]["content"]["application/json"]["schema"]["oneOf"]
+    assert [r["$ref"].rsplit("/", 1)[1] for r in refused] == [
+        "InvalidTokenError",
+        "NotAuthenticatedError",
+        "TokenExpiredError",
+    ]
+    for name in ("UnavailableError", "InvalidTokenError"):
+        error = schema["components"]["schemas"][name]["allOf"][0]
+        assert error["$ref"].endswith("/ErrorOut")
     assert "HTTPValidationError" not in schema["components"]["schemas"]

@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"maria: {exc}", file=sys.stderr)
         return 2
-    configure(settings.log_format or "text")
+    configure((settings.log_format if settings is not None else None) or "text")
     try:
         return int(args.func(settings, args))
     except CliError as exc:

@@ -70,6 +70,12 @@ class PayloadTooLarge(ApiError):
     status, code, message = 413, "payload_too_large", "Request body too large"
 
 
+class HeadersTooLarge(ApiError):
+    """Answered by ``maria serve`` itself (``maria.http.head``), before the app sees it."""
+
+    status, code, message = 431, "headers_too_large", "The request line and headers exceed 16 KiB"
+
+
 class ValidationFailed(ApiError):
     status, code, message = 422, "validation_error", "Invalid request"
 

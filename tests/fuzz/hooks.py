@@ -28,13 +28,24 @@ COOKIES = os.environ.get("FUZZ_AUTH") == "cookie"
 PROTECTED = frozenset(filter(None, os.environ.get("FUZZ_PROTECTED", "").split(",")))
 
 
+# A user id no account has: an admin change aimed at a protected account goes there (404).
+NOBODY = "00000000-0000-4000-8000-000000000000"
+
+
 @schemathesis.hook
-def filter_case(context: HookContext, case: Case) -> bool:
-    """No admin change to the test's own accounts."""
-    return case.method.upper() in ("GET", "HEAD") or not (
-        case.path.startswith("/api/v1/admin/")
-        and (case.path_parameters or {}).get("user_id") in PROTECTED
-    )
+def map_case(context: HookContext, case: Case) -> Case:
+    """No admin change to the test's own accounts: such a case is sent to ``NOBODY``
+    instead. Not filtered out: schemathesis feeds ids it has seen in answers (the
+    accounts' own) into ``user_id`` so often that rejecting them can fail Hypothesis's
+    ``filter_too_much`` health check."""
+    parameters = case.path_parameters or {}
+    if (
+        case.method.upper() not in ("GET", "HEAD")
+        and case.path.startswith("/api/v1/admin/")
+        and parameters.get("user_id") in PROTECTED
+    ):
+        case.path_parameters = {**parameters, "user_id": NOBODY}
+    return case
 
 
 @schemathesis.auth(refresh_interval=600)

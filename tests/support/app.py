@@ -19,6 +19,7 @@ from maria.config import Settings
 from maria.db import Database
 from maria.users.models import User
 from tests.support.api import PASSWORD, TEST_SECRET, register
+from tests.support.contract import checking
 
 CLIENT = ("203.0.113.7", 50000)  # the address in-process clients connect from
 
@@ -50,9 +51,14 @@ async def running(settings: Settings) -> AsyncIterator[FastAPI]:
 async def client_of(
     app: Any, address: tuple[str, int] = CLIENT
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client of ``app``, connecting from ``address``."""
+    """An in-process client of ``app``, connecting from ``address``; every answer it gets
+    must be one the schema declares (``tests/support/contract.py``)."""
     transport = httpx.ASGITransport(app=app, client=address)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        event_hooks={"response": [checking(app)]},
+    ) as client:
         yield client
 
 

@@ -7,12 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from maria.accounts.schemas import EXPORT_EXAMPLE
 from maria.accounts.service import Accounts
 from maria.audit.schemas import AuditPage
 from maria.audit.service import AuditLog
 from maria.auth.recovery import Recovery
+from maria.auth.service import policy_refusal
+from maria.errors import BadCursor, InvalidCredentials
 from maria.fields import CURSOR_PATTERN
 from maria.http.deps import ClientDep, CookiesDep, IdentityDep, service
+from maria.http.openapi import doc
 from maria.users.schemas import AccountDeletion, PasswordChange
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -22,7 +26,16 @@ AuditDep = Annotated[AuditLog, service("audit")]
 Cookies = CookiesDep  # Secure follows the request's scheme unless configured
 
 
-@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc(
+        "changePassword",
+        "Change your password",
+        InvalidCredentials("The current password is wrong"),
+        policy_refusal("This password is too common; choose another", "new_password"),
+    ),
+)
 async def change_password(
     body: PasswordChange, identity: IdentityDep, recovery: RecoveryDep, client: ClientDep
 ) -> Response:
@@ -32,7 +45,11 @@ async def change_password(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc("deleteMe", "Delete your account", InvalidCredentials("The password is wrong")),
+)
 async def delete_me(
     body: AccountDeletion,
     identity: IdentityDep,
@@ -49,14 +66,18 @@ async def delete_me(
     return response
 
 
-@router.get("/me/export")
+@router.get("/me/export", **doc("exportMe", "Download your data", example=EXPORT_EXAMPLE))
 async def export_me(identity: IdentityDep, accounts: AccountsDep) -> dict[str, Any]:
     """Everything Maria holds about the caller, as one JSON document: the account, its
     sessions, lists and items, chat messages and audit events."""
     return await accounts.export(identity)
 
 
-@router.get("/me/audit", response_model=AuditPage)
+@router.get(
+    "/me/audit",
+    response_model=AuditPage,
+    **doc("listMyAuditEvents", "List your account's audit events", BadCursor()),
+)
 async def my_audit(
     identity: IdentityDep,
     audit: AuditDep,

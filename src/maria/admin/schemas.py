@@ -7,12 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictBool
 
+from maria import examples as ex
 from maria.auth.views import SessionView
 from maria.users.schemas import UserOut
 from maria.users.views import UserView
 
+ADMIN_VIEW = {**ex.USER, "disabled": False}
+
 
 class AdminUserOut(UserOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [ADMIN_VIEW]})
+
     disabled: bool
 
     @classmethod
@@ -21,18 +26,39 @@ class AdminUserOut(UserOut):
 
 
 class AdminUserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"disabled": True}, {"role": "admin"}]},
+    )
 
     role: Literal["user", "admin"] | None = None
     disabled: StrictBool | None = None
 
 
 class AdminUserPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [ADMIN_VIEW], "next_cursor": ex.CURSOR}]}
+    )
+
     items: list[AdminUserOut]
     next_cursor: str | None
 
 
 class AdminSessionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": ex.SESSION_ID,
+                    "created_at": ex.CREATED_AT,
+                    "last_used_at": ex.LATER,
+                    "user_agent": ex.USER_AGENT,
+                    "ip": ex.IP,
+                }
+            ]
+        }
+    )
+
     id: str
     created_at: datetime
     last_used_at: datetime

@@ -5,12 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from maria import examples as ex
 from maria.audit.store import EventView
+
+EVENT: dict[str, Any] = {
+    "id": ex.EVENT_ID,
+    "at": ex.LATER,
+    "event": "role_changed",
+    "user_id": ex.USER_ID,
+    "actor_id": ex.ADMIN_ID,
+    "ip": ex.IP,
+    "user_agent": ex.USER_AGENT,
+    "detail": {"from": "user", "to": "admin"},
+}
 
 
 class AuditEventOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EVENT]})
+
     id: str
     at: datetime
     event: str = Field(examples=["signed_in"])
@@ -35,6 +49,10 @@ class AuditEventOut(BaseModel):
 
 
 class AuditPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [EVENT], "next_cursor": ex.CURSOR}]}
+    )
+
     items: list[AuditEventOut]
     next_cursor: str | None = Field(description="Opaque; pass as `cursor` for the next page")
 

@@ -25,11 +25,21 @@ from maria.auth.schemas import (
     TokenIn,
     TokenOut,
 )
-from maria.auth.service import AuthService, IssuedTokens
-from maria.errors import CsrfFailed, InvalidToken, NotAuthenticated, NotFound
+from maria.auth.service import AuthService, IssuedTokens, policy_refusal
+from maria.errors import (
+    Conflict,
+    CsrfFailed,
+    Forbidden,
+    InvalidCredentials,
+    InvalidToken,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
 from maria.fields import PlainText
 from maria.http.deps import ClientDep, CookiesDep, IdentityDep, service
 from maria.http.errors import error_response
+from maria.http.openapi import REFRESH_SECURITY, doc
 from maria.http.transport import (
     CSRF_HEADER,
     DEVICE_COOKIE,
@@ -45,6 +55,9 @@ Auth = Annotated[AuthService, service("auth")]
 RecoveryDep = Annotated[Recovery, service("recovery")]
 Responses = dict[int | str, dict[str, Any]]
 Cookies = CookiesDep  # Secure follows the request's scheme unless configured
+# What a password sign-in may be refused with (the login limits: docs/api.md).
+SIGN_IN_REFUSALS = (InvalidCredentials, Forbidden("This account is disabled"), RateLimited)
+LINK_REFUSED = InvalidToken("This link is invalid, used or expired")
 
 
 def _signed_in(issued: IssuedTokens, cookies: CookiePolicy, status_code: int = 200) -> Response:
@@ -65,15 +78,32 @@ def _signed_in(issued: IssuedTokens, cookies: CookiePolicy, status_code: int = 2
     return response
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionOut,
+    **doc(
+        "register",
+        "Create an account",
+        Conflict("An account with this email already exists"),
+        policy_refusal("This password is too common; choose another", "password"),
+        RateLimited,
+    ),
+)
 async def register(body: RegisterIn, auth: Auth, cookies: Cookies, client: ClientDep) -> Response:
+    """Create an account and sign in to it: the answer is a `Session`, with the session
+    cookies. A verification link is mailed to the address."""
     issued = await auth.register(
         email=str(body.email), password=body.password, display_name=body.display_name, client=client
     )
     return _signed_in(issued, cookies, status.HTTP_201_CREATED)
 
 
-@router.post("/login", response_model=SessionOut)
+@router.post(
+    "/login",
+    response_model=SessionOut,
+    **doc("login", "Sign in with email and password", *SIGN_IN_REFUSALS),
+)
 async def login(
     body: LoginIn, request: Request, auth: Auth, cookies: Cookies, client: ClientDep
 ) -> Response:
@@ -89,7 +119,11 @@ async def login(
     return _signed_in(issued, cookies)
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    **doc("createToken", "Sign in with the OAuth2 password grant", *SIGN_IN_REFUSALS),
+)
 async def token(
     username: Annotated[PlainText, Form(min_length=1, max_length=320)],  # "" is as missing
     password: Annotated[str, Form(min_length=1, max_length=1024)],
@@ -114,7 +148,19 @@ async def token(
     )
 
 
-@router.post("/refresh", response_model=SessionOut)
+@router.post(
+    "/refresh",
+    response_model=SessionOut,
+    **doc(
+        "refreshSession",
+        "Get a new token pair",
+        NotAuthenticated("No refresh token given"),
+        InvalidToken("Unknown refresh token"),
+        CsrfFailed,
+        RateLimited,
+        security=REFRESH_SECURITY,
+    ),
+)
 async def refresh(
     request: Request,
     auth: Auth,
@@ -122,7 +168,10 @@ async def refresh(
     client: ClientDep,
     body: Annotated[RefreshIn | None, Body()] = None,
 ) -> Response:
-    """Rotate the refresh token given in the body, or in the refresh cookie (with CSRF)."""
+    """Rotate the refresh token given in the body, or in the refresh cookie (with the
+    CSRF header): a new access token and a new refresh token; the old one is spent (sent
+    again within a few seconds, it returns the same new pair, for racing tabs; later, it
+    ends the session as stolen)."""
     token = body.refresh_token if body is not None else None
     from_cookie = token is None
     if from_cookie:
@@ -145,7 +194,7 @@ async def refresh(
     return _signed_in(issued, cookies)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, **doc("logout", "Sign out"))
 async def logout(
     identity: IdentityDep,
     auth: Auth,
@@ -153,14 +202,21 @@ async def logout(
     client: ClientDep,
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> Response:
+    """End this session (`local`, the default), every other one (`others`) or all
+    (`global`); their tokens are refused at once, on every instance. Clears the cookies."""
     await auth.logout(identity, (body or LogoutIn()).scope, client)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     cookies.clear_session(response)
     return response
 
 
-@router.get("/sessions", response_model=list[DeviceSessionOut])
+@router.get(
+    "/sessions",
+    response_model=list[DeviceSessionOut],
+    **doc("listSessions", "List your sessions"),
+)
 async def sessions(identity: IdentityDep, auth: Auth) -> list[DeviceSessionOut]:
+    """The caller's live sessions, most recently used first; `current` marks this one."""
     return [
         DeviceSessionOut(
             id=s.id,
@@ -174,8 +230,13 @@ async def sessions(identity: IdentityDep, auth: Auth) -> list[DeviceSessionOut]:
     ]
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc("endSession", "Sign out one of your sessions", NotFound("No such session")),
+)
 async def end_session(session_id: str, identity: IdentityDep, auth: Auth) -> Response:
+    """End one of the caller's sessions (404 if it is not theirs or not live)."""
     if len(session_id) > 64 or not await auth.end_session(identity.user_id, session_id):
         raise NotFound("No such session")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -198,7 +259,7 @@ async def _after_response(what: str, call: Callable[[], Awaitable[None]]) -> Non
     "/password/forgot",
     status_code=status.HTTP_202_ACCEPTED,
     response_class=Response,
-    responses=ACCEPTED,
+    **doc("requestPasswordReset", "Mail a password reset link", RateLimited, responses=ACCEPTED),
 )
 async def forgot_password(
     body: EmailIn, recovery: RecoveryDep, auth: Auth, client: ClientDep, later: BackgroundTasks
@@ -212,7 +273,16 @@ async def forgot_password(
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
-@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/password/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc(
+        "resetPassword",
+        "Set a new password from a reset link",
+        LINK_REFUSED,
+        policy_refusal("This password is too common; choose another", "new_password"),
+    ),
+)
 async def reset_password(body: ResetIn, recovery: RecoveryDep, client: ClientDep) -> Response:
     """Set a new password with the mailed link's token: every session of the account ends
     (its tokens are refused at once, everywhere) and a notice goes to its address."""
@@ -224,7 +294,12 @@ async def reset_password(body: ResetIn, recovery: RecoveryDep, client: ClientDep
     "/email/verify/send",
     status_code=status.HTTP_202_ACCEPTED,
     response_class=Response,
-    responses=ACCEPTED,
+    **doc(
+        "sendVerificationEmail",
+        "Mail a new verification link",
+        RateLimited(60, "Too many mails to this address; try again later"),
+        responses=ACCEPTED,
+    ),
 )
 async def send_verification(
     identity: IdentityDep, recovery: RecoveryDep, client: ClientDep
@@ -235,7 +310,11 @@ async def send_verification(
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
-@router.post("/email/verify", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/email/verify",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc("verifyEmail", "Prove your email address", LINK_REFUSED),
+)
 async def verify_email(body: TokenIn, recovery: RecoveryDep, client: ClientDep) -> Response:
     """Prove the address with the mailed link's token; `email_verified` is true from now
     on (in access tokens from the next refresh)."""
@@ -247,7 +326,7 @@ async def verify_email(body: TokenIn, recovery: RecoveryDep, client: ClientDep) 
     "/email-code",
     status_code=status.HTTP_202_ACCEPTED,
     response_class=Response,
-    responses=ACCEPTED,
+    **doc("sendSignInCode", "Mail a sign-in code", RateLimited, responses=ACCEPTED),
 )
 async def send_code(
     body: EmailIn, recovery: RecoveryDep, auth: Auth, client: ClientDep, later: BackgroundTasks
@@ -261,7 +340,16 @@ async def send_code(
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
-@router.post("/email-code/verify", response_model=SessionOut)
+@router.post(
+    "/email-code/verify",
+    response_model=SessionOut,
+    **doc(
+        "signInWithCode",
+        "Sign in with a mailed code",
+        InvalidCredentials("Invalid or expired code"),
+        RateLimited,
+    ),
+)
 async def sign_in_with_code(
     body: CodeIn, recovery: RecoveryDep, cookies: Cookies, client: ClientDep
 ) -> Response:

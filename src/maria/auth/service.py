@@ -73,10 +73,14 @@ def check_new_password(
     and name, when known, are its context words."""
     problem = password_problem(password, context_words(email, display_name))
     if problem is not None:
-        raise ValidationFailed(
-            problem,
-            details=[{"loc": ["body", field], "msg": problem, "type": "password_policy"}],
-        )
+        raise policy_refusal(problem, field)
+
+
+def policy_refusal(problem: str, field: str) -> ValidationFailed:
+    """The 422 of a password outside the policy, marked ``type: password_policy``."""
+    return ValidationFailed(
+        problem, details=[{"loc": ["body", field], "msg": problem, "type": "password_policy"}]
+    )
 
 
 class AuthService:

@@ -25,7 +25,17 @@ class _SignedIn(OAuth2PasswordBearer):
         return caller_of(request.scope).require()
 
 
-signed_in = _SignedIn(tokenUrl="/api/v1/auth/token", auto_error=False)
+PASSWORD_GRANT = "oauth2Password"
+signed_in = _SignedIn(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    scheme_name=PASSWORD_GRANT,
+    description=(
+        "Swagger UI's Authorize button: email (as `username`) and password through the OAuth2 "
+        "password grant at `/api/v1/auth/token`; the access token it returns is then sent as "
+        "a bearer token, exactly as `bearerAuth`."
+    ),
+)
 
 
 async def maybe_signed_in(request: Request) -> Identity | None:

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -31,22 +31,25 @@ outages = OutageLog(log)
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(examples=["invalid_token"])
-    message: str
-    details: list[Any] | None = None
+    code: str = Field(examples=["invalid_token"], description="snake_case; what clients branch on")
+    message: str = Field(description="For people; may change")
+    details: list[Any] | None = Field(
+        default=None,
+        description="Validation errors only: `{loc, msg, type}` each, never the value sent",
+    )
 
 
 class ErrorOut(BaseModel):
     """The body of every 4xx/5xx answer."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"error": {"code": "not_found", "message": "No such list"}}]
+        }
+    )
+
     error: ErrorDetail
 
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {"model": ErrorOut, "description": "Refused; `error.code` says why"},
-    422: {"model": ErrorOut, "description": "Invalid request (`validation_error`)"},
-    503: {"model": ErrorOut, "description": "A dependency is down (`unavailable`, `Retry-After`)"},
-}
 
 _HTTP_CODES = {
     400: "bad_request",

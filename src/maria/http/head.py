@@ -12,16 +12,13 @@ import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-MAX_HEAD_BYTES = 16 * 1024
+from maria.errors import HeadersTooLarge
+
+MAX_HEAD_BYTES = 16 * 1024  # HeadersTooLarge.message says so
 _END = b"\r\n\r\n"
 
 _BODY = json.dumps(
-    {
-        "error": {
-            "code": "headers_too_large",
-            "message": f"The request line and headers exceed {MAX_HEAD_BYTES // 1024} KiB",
-        }
-    },
+    {"error": {"code": HeadersTooLarge.code, "message": HeadersTooLarge.message}},
     separators=(",", ":"),
 ).encode()
 _ANSWER = (

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from maria.http.deps import service
+from maria.http.openapi import doc
 from maria.keys.service import KeyRing
 
 router = APIRouter(tags=["keys"])
@@ -26,6 +27,18 @@ _JWK = {
         "use": {"type": "string", "enum": ["sig"]},
     },
 }
+_JWK_SET_EXAMPLE = {
+    "keys": [
+        {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+            "kid": "k7Q2mZ4xN8vR1tYb",
+            "alg": "EdDSA",
+            "use": "sig",
+        }
+    ]
+}
 _JWK_SET_SCHEMA = {
     "type": "object",
     "required": ["keys"],
@@ -36,13 +49,18 @@ _JWK_SET_SCHEMA = {
 @router.get(
     "/.well-known/jwks.json",
     response_class=Response,
-    responses={
-        200: {
-            "description": "The public keys tokens may be signed with (none with HS256)",
-            "content": {JWK_SET: {"schema": _JWK_SET_SCHEMA}},
+    **doc(
+        "getJwks",
+        "Get the public signing keys (JWK Set)",
+        outage=False,
+        responses={
+            200: {
+                "description": "The public keys tokens may be signed with (none with HS256)",
+                "content": {JWK_SET: {"schema": _JWK_SET_SCHEMA, "example": _JWK_SET_EXAMPLE}},
+            },
+            304: {"description": "Not modified since the ETag given in If-None-Match"},
         },
-        304: {"description": "Not modified since the ETag given in If-None-Match"},
-    },
+    ),
 )
 async def jwks(keys: Keys, if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """The JWK Set (RFC 7517) of the keys Maria signs and accepts tokens with: the active

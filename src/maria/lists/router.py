@@ -10,9 +10,11 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from maria.errors import NotFound
+from maria import examples as ex
+from maria.errors import BadCursor, Conflict, NotFound, PayloadTooLarge
 from maria.fields import CURSOR_PATTERN
 from maria.http.deps import IdentityDep, MaybeIdentityDep, service
+from maria.http.openapi import doc
 from maria.http.shortcut import with_shortcut
 from maria.lists.hotpath import cached_page, page_response
 from maria.lists.models import MAX_MOVIE_ID
@@ -46,8 +48,11 @@ ONE = OWN + "/{slug:list_slug}"
 Lists = Annotated[ListsService, service("lists")]
 PageRoute = with_shortcut("lists", cached_page)
 
-Slug = Annotated[str, Path(description="The list's slug, e.g. `favorites`")]
-MovieId = Annotated[int, Path(ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id")]
+Slug = Annotated[str, Path(description="The list's slug, e.g. `favorites`", examples=["favorites"])]
+MovieId = Annotated[
+    int,
+    Path(ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id", examples=[ex.SHAWSHANK]),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 Cursor = Annotated[
     str | None,
@@ -67,23 +72,31 @@ Responses = dict[int | str, dict[str, Any]]
 PAGE_RESPONSES: Responses = {
     200: {"model": ItemPage, "description": "A page, with an `ETag` header"},
     304: {"description": "Not modified: the page is unchanged since the ETag you sent"},
-    404: {"description": "No such list, or a private list of someone else"},
 }
-NOT_FOUND: Responses = {404: {"description": "No such list"}}
-CONFLICT: Responses = {409: {"description": "A limit or a built-in list's rule"}}
+NO_LIST = NotFound("No such list")
+BAD_CURSOR = BadCursor()
 
 
 # -- own lists ------------------------------------------------------------------------
 
 
-@router.get(OWN, response_model=list[ListOut])
+@router.get(OWN, response_model=list[ListOut], **doc("listLists", "List your lists"))
 @router.get(OWN + "/", response_model=list[ListOut], include_in_schema=False)
 async def my_lists(identity: IdentityDep, lists: Lists) -> list[ListOut]:
     """The caller's lists: `favorites` and `watch-later` first, then their own by age."""
     return [ListOut.of(v) for v in await lists.own_lists(identity.user_id)]
 
 
-@router.post(OWN, response_model=ListOut, status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+@router.post(
+    OWN,
+    response_model=ListOut,
+    status_code=status.HTTP_201_CREATED,
+    **doc(
+        "createList",
+        "Create a list",
+        Conflict("A user can have at most 100 own lists"),
+    ),
+)
 @router.post(
     OWN + "/", response_model=ListOut, status_code=status.HTTP_201_CREATED, include_in_schema=False
 )
@@ -98,7 +111,12 @@ async def create_list(body: ListCreate, identity: IdentityDep, lists: Lists) -> 
 @router.post(
     OWN + "/import",
     response_model=ImportOut,
-    responses={**CONFLICT, 413: {"description": "More than 10,000 ids"}},
+    **doc(
+        "importLists",
+        "Import Kinoway's localStorage lists",
+        Conflict("A list holds at most 10000 movies"),
+        PayloadTooLarge("At most 10000 ids per import (got 12000)"),
+    ),
 )
 async def import_lists(body: ImportIn, identity: IdentityDep, lists: Lists) -> ImportOut:
     """Merge the client's localStorage arrays into `favorites` and `watch-later`.
@@ -116,13 +134,22 @@ async def import_lists(body: ImportIn, identity: IdentityDep, lists: Lists) -> I
     return ImportOut.of(await lists.import_lists(identity.user_id, body.arrays()))
 
 
-@router.get(ONE, response_model=ListOut, responses=NOT_FOUND)
+@router.get(ONE, response_model=ListOut, **doc("getList", "Get one of your lists", NO_LIST))
 async def get_list(slug: Slug, identity: IdentityDep, lists: Lists) -> ListOut:
     """One of the caller's lists."""
     return ListOut.of(await lists.get_list(identity.user_id, slug))
 
 
-@router.patch(ONE, response_model=ListOut, responses={**NOT_FOUND, **CONFLICT})
+@router.patch(
+    ONE,
+    response_model=ListOut,
+    **doc(
+        "updateList",
+        "Rename a list or change who can see it",
+        NO_LIST,
+        Conflict("Built-in lists can't be renamed"),
+    ),
+)
 async def patch_list(slug: Slug, body: ListPatch, identity: IdentityDep, lists: Lists) -> ListOut:
     """Rename a list or make it public/private. The slug stays; built-ins can't be renamed."""
     updated = await lists.update_list(
@@ -131,7 +158,11 @@ async def patch_list(slug: Slug, body: ListPatch, identity: IdentityDep, lists: 
     return ListOut.of(updated)
 
 
-@router.delete(ONE, status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **CONFLICT})
+@router.delete(
+    ONE,
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc("deleteList", "Delete a list", NO_LIST, Conflict("Built-in lists can't be deleted")),
+)
 async def delete_list(slug: Slug, identity: IdentityDep, lists: Lists) -> Response:
     """Delete an own list and its items (built-ins: 409)."""
     await lists.delete_list(identity.user_id, slug)
@@ -165,15 +196,21 @@ router.add_api_route(
     methods=["GET"],
     response_model=ItemPage,
     response_class=JSONResponse,
-    responses=PAGE_RESPONSES,
     route_class_override=PageRoute,
+    **doc(
+        "listListItems",
+        "List the movies of one of your lists",
+        NO_LIST,
+        BAD_CURSOR,
+        responses=PAGE_RESPONSES,
+    ),
 )
 
 
 @router.get(
     OWN + "/{slug}/items/{movie_id}",
     response_model=ItemOut,
-    responses={404: {"description": "No such list, or the movie is not in it"}},
+    **doc("getListItem", "Get one movie of a list", NotFound("This movie is not in the list")),
 )
 async def get_item(slug: Slug, movie_id: MovieId, identity: IdentityDep, lists: Lists) -> ItemOut:
     """One movie of a list, or 404 when it is not in the list."""
@@ -183,7 +220,13 @@ async def get_item(slug: Slug, movie_id: MovieId, identity: IdentityDep, lists: 
 @router.put(
     OWN + "/{slug}/items/{movie_id}",
     response_model=ItemOut,
-    responses={201: {"model": ItemOut, "description": "Added"}, **NOT_FOUND, **CONFLICT},
+    **doc(
+        "addListItem",
+        "Add a movie to a list",
+        NO_LIST,
+        Conflict("A list holds at most 10000 movies"),
+        responses={201: {"model": ItemOut, "description": "Added"}},
+    ),
 )
 async def put_item(
     slug: Slug,
@@ -205,7 +248,9 @@ async def put_item(
 
 
 @router.delete(
-    OWN + "/{slug}/items/{movie_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
+    OWN + "/{slug}/items/{movie_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc("removeListItem", "Remove a movie from a list", NO_LIST),
 )
 async def delete_item(
     slug: Slug, movie_id: MovieId, identity: IdentityDep, lists: Lists
@@ -243,6 +288,12 @@ router.add_api_route(
     methods=["GET"],
     response_model=ItemPage,
     response_class=JSONResponse,
-    responses=PAGE_RESPONSES,
     route_class_override=PageRoute,
+    **doc(
+        "listPublicListItems",
+        "List the movies of someone's public list",
+        NO_LIST,
+        BAD_CURSOR,
+        responses=PAGE_RESPONSES,
+    ),
 )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from maria import examples as ex
 from maria.fields import JsonPattern, Trimmed
 from maria.lists.importer import ImportResult
 from maria.lists.items import ItemView
@@ -28,6 +29,7 @@ def _storable(text: str) -> str:
 
 
 Title = Annotated[str, Trimmed(MAX_TITLE)]
+ITEM: dict[str, Any] = {"movie_id": ex.SHAWSHANK, "added_at": ex.LATER, "note": "Rewatch with Dad"}
 # Notes may span lines: only what no database stores is refused.
 Note = Annotated[
     str,
@@ -38,20 +40,42 @@ Note = Annotated[
 
 
 class ListCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Soviet classics", "is_public": True}]},
+    )
 
     title: Title
     is_public: StrictBool = False
 
 
 class ListPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Films for the weekend"}, {"is_public": True}]},
+    )
 
     title: Title | None = None
     is_public: StrictBool | None = None
 
 
 class ListOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "slug": "favorites",
+                    "title": "Favorites",
+                    "is_public": True,
+                    "builtin": True,
+                    "count": 2,
+                    "created_at": ex.CREATED_AT,
+                    "updated_at": ex.LATER,
+                }
+            ]
+        }
+    )
+
     slug: str
     title: str
     is_public: bool
@@ -77,12 +101,16 @@ class ItemPut(BaseModel):
     """Optional body of ``PUT …/items/{movie_id}``: without ``note`` the note is kept;
     ``null`` or ``""`` clears it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "Rewatch with Dad"}]}
+    )
 
     note: Note | None = None
 
 
 class ItemOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ITEM]})
+
     movie_id: int
     added_at: datetime
     note: str | None
@@ -93,6 +121,20 @@ class ItemOut(BaseModel):
 
 
 class ItemPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        ITEM,
+                        {"movie_id": ex.GREEN_MILE, "added_at": ex.CREATED_AT, "note": None},
+                    ],
+                    "next_cursor": ex.CURSOR,
+                }
+            ]
+        }
+    )
+
     items: list[ItemOut]
     next_cursor: str | None = Field(description="Opaque; pass as `cursor` for the next page")
 
@@ -105,7 +147,17 @@ class ImportIn(BaseModel):
     """The client's localStorage arrays, as stored. Elements that are not movie ids are
     counted as skipped, not refused, so one bad value does not block the move."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "favorites": [ex.SHAWSHANK, ex.GREEN_MILE, "326"],
+                    "watch-later": [ex.FORREST_GUMP, ex.INTERSTELLAR],
+                }
+            ]
+        },
+    )
 
     favorites: list[Any] | None = None
     watch_later: list[Any] | None = Field(default=None, alias="watch-later")
@@ -115,6 +167,10 @@ class ImportIn(BaseModel):
 
 
 class ImportOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"added": 4, "existing": 0, "skipped": 1}]}
+    )
+
     added: int = Field(description="Movies new to a list")
     existing: int = Field(description="Valid ids already in the list or repeated in the array")
     skipped: int = Field(description="Elements that are not movie ids (positive integers)")

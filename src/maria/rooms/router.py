@@ -10,14 +10,17 @@ from fastapi import APIRouter, Query, Request, Response, WebSocket, status
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from maria.errors import BadCursor, Forbidden, NotFound, RateLimited
 from maria.fields import ID_PATTERN
 from maria.http.deps import IdentityDep, service
+from maria.http.openapi import doc
 from maria.rooms import asyncapi, socket, store
 from maria.rooms.schemas import MemberOut, MessageOut, RoomCreate, RoomDetail, RoomOut
 from maria.rooms.service import RoomsService
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
 Rooms = Annotated[RoomsService, service("rooms")]
+NO_ROOM = NotFound("No such room")
 
 SOCKET_DOC = """
 **WebSocket** `/api/v1/rooms/{id}/ws`: live chat, playback and presence. Authenticate with
@@ -28,7 +31,16 @@ AsyncAPI 3 document at [`/asyncapi.json`](/asyncapi.json).
 """
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RoomOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RoomOut,
+    **doc(
+        "createRoom",
+        "Create a watch-together room",
+        RateLimited(600, "Too many rooms created; try again later"),
+    ),
+)
 @router.post(
     "/", status_code=status.HTTP_201_CREATED, response_model=RoomOut, include_in_schema=False
 )
@@ -38,14 +50,28 @@ async def create_room(body: RoomCreate, identity: IdentityDep, rooms: Rooms) -> 
     return RoomOut.of(view)
 
 
-@router.get("/{room_id}", response_model=RoomDetail, description=SOCKET_DOC)
+@router.get(
+    "/{room_id}",
+    response_model=RoomDetail,
+    description=SOCKET_DOC,
+    **doc("getRoom", "Get a room and who is in it", NO_ROOM),
+)
 async def get_room(room_id: str, identity: IdentityDep, rooms: Rooms) -> RoomDetail:
     """A room, its playback state and who is online in it."""
     view, members = await rooms.get(room_id)
     return RoomDetail(**RoomOut.of(view).model_dump(), members=[MemberOut.of(m) for m in members])
 
 
-@router.get("/{room_id}/messages", response_model=list[MessageOut])
+@router.get(
+    "/{room_id}/messages",
+    response_model=list[MessageOut],
+    **doc(
+        "listRoomMessages",
+        "List a room's chat history",
+        NO_ROOM,
+        BadCursor("'before' is not the id of a message in this room", param="before"),
+    ),
+)
 async def list_messages(
     room_id: str,
     identity: IdentityDep,
@@ -61,7 +87,16 @@ async def list_messages(
     return [MessageOut(**m) for m in messages]
 
 
-@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{room_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    **doc(
+        "deleteRoom",
+        "Delete a room",
+        NO_ROOM,
+        Forbidden("Only the host or an admin can delete a room"),
+    ),
+)
 async def delete_room(room_id: str, identity: IdentityDep, rooms: Rooms) -> Response:
     """Delete a room (host or admin); its open sockets are closed with code 4410."""
     await rooms.delete(room_id, identity)

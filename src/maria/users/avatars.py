@@ -32,7 +32,7 @@ class Processed:
     digest: str  # names the file in its URL
 
 
-def _refuse(message: str) -> ApiError:
+def refusal(message: str) -> ApiError:
     return ValidationFailed(
         message, details=[{"loc": ["body", "file"], "msg": message, "type": "image"}]
     )
@@ -45,19 +45,19 @@ def process(upload: bytes) -> Processed:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(upload), formats=sorted(FORMATS))
             if image.format not in FORMATS:
-                raise _refuse("The file must be a PNG, JPEG or WebP image")
+                raise refusal("The file must be a PNG, JPEG or WebP image")
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise _refuse("The image is too large (at most 40 megapixels)")
+                raise refusal("The image is too large (at most 40 megapixels)")
             if getattr(image, "n_frames", 1) > 1:
-                raise _refuse("Animated images are not accepted")
+                raise refusal("Animated images are not accepted")
             image.load()  # decodes everything: a truncated file fails here
     except ApiError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("The file must be a PNG, JPEG or WebP image") from None
+        raise refusal("The file must be a PNG, JPEG or WebP image") from None
     except (OSError, ValueError, SyntaxError):
-        raise _refuse("The image could not be decoded (damaged or truncated?)") from None
+        raise refusal("The image could not be decoded (damaged or truncated?)") from None
     upright = ImageOps.exif_transpose(image)  # honour the camera's rotation, then drop EXIF
     mode = upright.mode
     has_alpha = mode in ("RGBA", "LA") or (mode == "P" and "transparency" in upright.info)

@@ -11,6 +11,7 @@ from starlette.types import Scope
 from maria.errors import NotFound, PayloadTooLarge
 from maria.http.deps import IdentityDep, service
 from maria.http.identity import caller_of
+from maria.http.openapi import doc
 from maria.http.shortcut import with_shortcut
 from maria.users import avatars
 from maria.users.schemas import UserOut, UserPatch
@@ -43,6 +44,7 @@ def cached_me(scope: Scope, users: UsersService) -> Response | None:
 
 
 async def get_me(identity: IdentityDep, users: Users) -> Response:
+    """The signed-in user's profile."""
     return _json(await users.active(identity.user_id))
 
 
@@ -52,10 +54,11 @@ router.add_api_route(
     methods=["GET"],
     response_model=UserOut,
     route_class_override=with_shortcut("users", cached_me),
+    **doc("getMe", "Get your profile"),
 )
 
 
-@router.patch("/me", response_model=UserOut)
+@router.patch("/me", response_model=UserOut, **doc("updateMe", "Change your display name"))
 async def patch_me(body: UserPatch, identity: IdentityDep, users: Users) -> Response:
     """Change the display name: NFC, 1-64 characters after trimming, no control or
     text-direction characters, at least one visible one."""
@@ -65,7 +68,12 @@ async def patch_me(body: UserPatch, identity: IdentityDep, users: Users) -> Resp
 @router.put(
     "/me/avatar",
     response_model=UserOut,
-    responses={413: {"description": "Over 5 MiB"}, 422: {"description": "Not an image we take"}},
+    **doc(
+        "uploadAvatar",
+        "Upload your avatar",
+        PayloadTooLarge("An avatar is at most 5 MiB"),
+        avatars.refusal("The file must be a PNG, JPEG or WebP image"),
+    ),
 )
 async def put_avatar(
     file: Annotated[UploadFile, File(description="PNG, JPEG or WebP, at most 5 MiB")],
@@ -80,8 +88,9 @@ async def put_avatar(
     return _json(await users.set_avatar(identity.user_id, upload))
 
 
-@router.delete("/me/avatar", response_model=UserOut)
+@router.delete("/me/avatar", response_model=UserOut, **doc("deleteAvatar", "Remove your avatar"))
 async def delete_avatar(identity: IdentityDep, users: Users) -> Response:
+    """Back to no avatar (`avatar_url` null); the old picture's URL stops answering."""
     return _json(await users.delete_avatar(identity.user_id))
 
 
@@ -92,7 +101,15 @@ AVATAR_CACHE = "public, max-age=31536000, immutable"
 @avatars_router.get(
     "/{digest}.webp",
     response_class=Response,
-    responses={200: {"content": {"image/webp": {}}}, 404: {"description": "No such avatar"}},
+    **doc(
+        "getAvatar",
+        "Get an avatar picture",
+        NotFound("No such avatar"),
+        responses={
+            200: {"description": "A 256×256 WebP image", "content": {"image/webp": {}}},
+            304: {"description": "Not modified: the ETag sent in If-None-Match"},
+        },
+    ),
 )
 async def get_avatar(
     digest: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from maria import examples as ex
 from maria.fields import DisplayName, NewPassword
 from maria.users.views import UserView
 
@@ -14,6 +15,8 @@ CODE_PATTERN = r"^[0-9]{6}$"
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.USER]})
+
     id: str
     email: str
     display_name: str
@@ -36,7 +39,9 @@ class UserOut(BaseModel):
 
 
 class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"display_name": "Anna K."}]}
+    )
 
     display_name: DisplayName | None = None
 
@@ -45,7 +50,12 @@ class PasswordChange(BaseModel):
     """``current_password`` may be left out by an account that has none yet (made by a
     sign-in code)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"current_password": ex.PASSWORD, "new_password": ex.NEW_PASSWORD}]
+        },
+    )
 
     current_password: str | None = Field(default=None, min_length=1, max_length=1024)
     new_password: str = NewPassword
@@ -63,7 +73,10 @@ class AccountDeletion(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"anyOf": [{"required": ["password"]}, {"required": ["code"]}]},
+        json_schema_extra={
+            "anyOf": [{"required": ["password"]}, {"required": ["code"]}],
+            "examples": [{"password": ex.PASSWORD}, {"code": ex.CODE}],
+        },
     )
 
     password: Annotated[
