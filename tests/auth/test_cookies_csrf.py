@@ -231,6 +231,21 @@ async def test_logout_clears_the_cookies_and_ends_the_session(client: httpx.Asyn
     )
 
 
+async def test_logout_of_the_others_keeps_this_browsers_cookies(
+    client: httpx.AsyncClient,
+) -> None:
+    other, _ = await signed_in(client)  # the registration's session is the other device
+    response = await client.post(
+        LOGOUT, json={"scope": "others"}, headers={"X-CSRF-Token": client.cookies["maria_csrf"]}
+    )
+    assert response.status_code == 204
+    assert set_cookies(response) == {}
+    assert (await client.get(ME)).status_code == 200
+    assert_error(await client.get(ME, headers=bearer(other)), 401, "invalid_token")
+    refreshed = await client.post(REFRESH, headers={"X-CSRF-Token": client.cookies["maria_csrf"]})
+    assert refreshed.status_code == 200, refreshed.text
+
+
 async def test_garbage_access_cookie_is_401(client: httpx.AsyncClient) -> None:
     client.cookies.set("maria_access", "not.a.jwt", "testserver.local", "/")
     assert_error(await client.get(ME), 401, "invalid_token")

@@ -153,9 +153,11 @@ async def logout(
     client: ClientDep,
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> Response:
-    await auth.logout(identity, (body or LogoutIn()).scope, client)
+    scope = (body or LogoutIn()).scope
+    await auth.logout(identity, scope, client)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    cookies.clear_session(response)
+    if scope != "others":  # "others" keeps this browser signed in
+        cookies.clear_session(response)
     return response
 
 
