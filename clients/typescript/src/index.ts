@@ -5,8 +5,8 @@
 export { createMaria, must, CSRF_COOKIE, type Maria, type MariaApi, type MariaOptions } from "./client.js";
 export { MariaError } from "./errors.js";
 export { RoomClient, type RoomEvents, type RoomOptions, type RoomState, type RoomStatus, type RoomStatusEvent } from "./room.js";
-export type { BackoffOptions } from "./backoff.js";
-export type { ClockEstimate } from "./clock.js";
+export { backoffDelay, type BackoffOptions } from "./backoff.js";
+export { ClockSync, type ClockEstimate } from "./clock.js";
 export { IMPORTED_KEY, KINOWAY_KEYS, type ImportStorage } from "./importer.js";
 export { DEFAULT_LOCK_TIMEOUT_MS } from "./crossTab.js";
 export type * from "./frames.js";

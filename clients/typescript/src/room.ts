@@ -226,6 +226,19 @@ export class RoomClient {
       this.queue = this.queue.then(() => this.handle(ws, data)).catch((error: unknown) => this.resync(ws, error));
     };
     ws.onclose = (event: CloseEvent) => this.closed(ws, event.code, event.reason);
+    // Browsers follow an error with a close (1006); some WebSocket implementations (Node
+    // 20's undici on a refused connection) fire only the error. Either way it is a drop.
+    ws.onerror = () => {
+      setTimeout(() => {
+        if (ws !== this.ws) return; // the close came and was handled
+        try {
+          ws.close();
+        } catch {
+          // not open: nothing to close
+        }
+        this.closed(ws, 1006, "");
+      }, 50);
+    };
   }
 
   private closed(ws: WebSocket, code: number, reason: string): void {
