@@ -44,8 +44,15 @@ function emit(stem, ext, content) {
   return `/console/assets/${name}`;
 }
 
-function vendored(stem, ext, path) {
-  return emit(stem, ext, withoutSourceMap(readFileSync(join(modules, path), "utf8")));
+/** A package's file as served; ``replace`` swaps a URL to another host for a local one (each
+ * must occur, so an upgrade that moves it fails the build instead of going unnoticed). */
+function vendored(stem, ext, path, replace = {}) {
+  let text = withoutSourceMap(readFileSync(join(modules, path), "utf8"));
+  for (const [from, to] of Object.entries(replace)) {
+    if (!text.includes(from)) throw new Error(`${path} no longer contains ${from}`);
+    text = text.replaceAll(from, to);
+  }
+  return emit(stem, ext, text);
 }
 
 function page(template, values) {
@@ -81,13 +88,17 @@ const built = Object.fromEntries(
   bundle.outputFiles.map((file) => [file.path.split(/[\\/]/).pop(), file.contents]),
 );
 
+const favicon = emit("favicon", "svg", readFileSync(join(here, "src", "favicon.svg")));
 const urls = {
+  favicon,
   appJs: emit("app", "js", built["app.js"]),
   appCss: emit("app", "css", built["style.css"]),
   swaggerJs: vendored("swagger-ui-bundle", "js", "swagger-ui-dist/swagger-ui-bundle.js"),
   swaggerCss: vendored("swagger-ui", "css", "swagger-ui-dist/swagger-ui.css"),
-  redocJs: vendored("redoc.standalone", "js", "redoc/bundles/redoc.standalone.js"),
-  favicon: emit("favicon", "svg", readFileSync(join(here, "src", "favicon.svg"))),
+  // ReDoc's sidebar footer shows a logo from its CDN: ours instead.
+  redocJs: vendored("redoc.standalone", "js", "redoc/bundles/redoc.standalone.js", {
+    "https://cdn.redoc.ly/redoc/logo-mini.svg": favicon,
+  }),
 };
 urls.swaggerInit = emit("swagger-init", "js", readFileSync(join(here, "docs", "swagger-init.js")));
 urls.redocInit = emit("redoc-init", "js", readFileSync(join(here, "docs", "redoc-init.js")));

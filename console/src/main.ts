@@ -2,7 +2,7 @@
 // cookies; nothing is written to localStorage), the routes, the navigation bar, and the
 // sign-in state shared by every page.
 
-import { createMaria, type MariaEvent, type User } from "@kinoway/maria";
+import { createMaria, MariaError, type MariaEvent, type User } from "@kinoway/maria";
 import type { Ctx, View } from "./context";
 import { button, fill, h } from "./dom";
 import { messageOf } from "./errors";
@@ -37,6 +37,8 @@ const maria = createMaria({ mode: "cookie", baseUrl: "" });
 const main = document.getElementById("main") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
 const noticeBox = document.getElementById("notice") as HTMLElement;
+
+const ENDED = "You were signed out: this session ended or the account was disabled.";
 
 let user: User | null = null;
 let booted = false;
@@ -73,9 +75,15 @@ function setUser(next: User): void {
 
 async function check(): Promise<void> {
   if (!user) return;
-  const { data, response } = await maria.api.GET("/api/v1/users/me");
-  if (response.status === 401) signedOut("You were signed out: this session ended or the account was disabled.");
-  else if (data && user && (data.role !== user.role || data.display_name !== user.display_name)) setUser(data);
+  try {
+    const { data } = await maria.api.GET("/api/v1/users/me");
+    if (data && user && (data.role !== user.role || data.display_name !== user.display_name)) setUser(data);
+  } catch (failure) {
+    // The client already tried a refresh; a 401 now means this browser is signed out.
+    if (failure instanceof MariaError && failure.status === 401) {
+      signedOut(ENDED);
+    }
+  }
 }
 
 const watch = watchSession(check);
@@ -160,7 +168,7 @@ maria.on((event: MariaEvent) => {
       go(next === "/sign-in" ? "/profile" : next, { replace: true });
     }
   } else if (event.type === "signedOut") {
-    signedOut(event.reason === "logout" ? "You are signed out." : "Your session ended. Sign in again.");
+    signedOut(event.reason === "logout" ? "You are signed out." : ENDED);
   } else if (event.type === "user") {
     setUser(event.user);
   }

@@ -88,7 +88,7 @@ export const room: Page = async (ctx, user, [encodedId]) => {
         h("li", null,
           h("span", { class: "who" }, message.name), ": ",
           h("span", { class: "text" }, message.text), " ",
-          h("time", { datetime: new Date(message.timestamp).toISOString() }, when(message.timestamp)),
+          h("time", { datetime: new Date(message.timestamp).toISOString() }, new Date(message.timestamp).toLocaleTimeString()),
         ),
       );
       chat.scrollTop = chat.scrollHeight;
@@ -105,8 +105,7 @@ export const room: Page = async (ctx, user, [encodedId]) => {
     client.on("error", (frame) => {
       frameError.textContent = frame.message;
     }),
-    client.on("status", () => {
-      const now = client.status;
+    client.on("status", ({ status: now }) => {
       status.textContent = { connecting: "Connecting…", open: "Connected", reconnecting: "Reconnecting…", closed: "Disconnected" }[now];
       if (now === "closed") ctx.recheck();
     }),
