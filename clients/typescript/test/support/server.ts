@@ -7,7 +7,8 @@
  * - `MARIA_SERVER`: the `maria` executable (default: the repository's .venv/bin/maria);
  * - `MARIA_CLIENT_TEST_DATABASE_URL`: a database for every server of the run (default: a
  *   SQLite file in each server's data directory);
- * - `MARIA_CLIENT_TEST_REDIS_URL`: Redis for the servers (default: none, in-process).
+ * - `MARIA_CLIENT_TEST_REDIS_URL`: Redis for the servers (default: none, in-process); its
+ *   database is flushed before each test file's server starts.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -16,6 +17,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { flushRedis } from "./redis.js";
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const REPO = resolve(PACKAGE, "../..");
@@ -147,5 +150,7 @@ function freePort(): Promise<number> {
 
 /** One server per test file: started before its tests, disposed after them. */
 export async function startMaria(options: ServerOptions = {}): Promise<MariaServer> {
+  const redis = process.env.MARIA_CLIENT_TEST_REDIS_URL;
+  if (redis) await flushRedis(redis); // files run one at a time: each starts with fresh counts
   return new MariaServer(options).start();
 }
