@@ -3,6 +3,8 @@
  * none): keep what `Set-Cookie` sets (name, value, path, expiry), send back the ones whose
  * path matches, drop the ones cleared. One origin only, which is all these tests use.
  */
+const realFetch = globalThis.fetch; // the network's, even where a test puts this jar's in its place
+
 interface Cookie {
   value: string;
   path: string;
@@ -19,7 +21,7 @@ export class CookieJar {
     const path = new URL(request.url).pathname;
     const header = this.header(path);
     if (header) request.headers.set("Cookie", header);
-    const response = await fetch(request);
+    const response = await realFetch(request);
     for (const line of response.headers.getSetCookie()) this.store(line);
     return response;
   };
@@ -46,6 +48,27 @@ export class CookieJar {
   /** As the browser does when the access cookie's Max-Age runs out. */
   expire(name: string): void {
     this.cookies.delete(name);
+  }
+
+  /** The cookies a request to `path` carries, as a server reads them (`cookies().get`). */
+  sentTo(path: string): { get(name: string): { value: string } | undefined } {
+    const sent = new Map(
+      this.header(path)
+        .split("; ")
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)] as const),
+    );
+    return { get: (name) => (sent.has(name) ? { value: sent.get(name)! } : undefined) };
+  }
+
+  /** What `document.cookie` shows on the page: the cookies scripts may read. */
+  documentCookie(): string {
+    const parts: string[] = [];
+    for (const name of this.cookies.keys()) {
+      const value = this.readable(name);
+      if (value !== null) parts.push(`${name}=${value}`);
+    }
+    return parts.join("; ");
   }
 
   header(path: string): string {
