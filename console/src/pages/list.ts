@@ -39,7 +39,7 @@ export const list: Page = async (ctx, user, [encodedSlug]) => {
         }, { "aria-label": `Remove movie ${item.movie_id}` })),
       ),
     );
-    fill(items, rows.length ? table(`Movies in ${meta.title}`, ["Kinopoisk id", "Added", "Note", ""], rows) : h("p", null, "No movies on this page."));
+    fill(items, rows.length ? table(`Movies in ${meta.title}`, ["Kinopoisk id", "Added", "Note", ""], rows) : h("p", null, cursors.length === 1 ? "No movies in this list yet." : "No movies on this page."));
     const previous = button("Previous page", () => {
       cursors = cursors.slice(0, -1);
       load().catch((failure: unknown) => show(error, failure));
