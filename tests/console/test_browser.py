@@ -190,6 +190,7 @@ def test_two_browsers_share_a_room(browser: Browser, site: Site) -> None:
 
     for page in (host, guest):
         expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+        assert not tokens_pattern().search(storage_of(page))  # the socket's token: memory
         members = page.locator(".members li")
         expect(members.filter(has_text="Host Hanna")).to_be_visible()
         expect(members.filter(has_text="Guest Gil")).to_be_visible()
@@ -394,16 +395,57 @@ def test_sessions_code_sign_in_and_errors_as_messages(browser: Browser, site: Si
     verify.get_by_role("button", name="Sign in with the code").click()
     focused_heading(first, "Profile")
 
-    # Sign out this device from the sessions page; the nav's sign-out in the other.
-    nav(first, "Sessions")
-    first.locator("tr.current").get_by_role("button", name="Sign out this device").click()
+    # "Sign out this device" on the other browser's row, then on this browser's own.
+    nav(second, "Sessions")
+    expect(second.locator("main table tbody tr")).to_have_count(2)
+    second.locator("tr:not(.current)").get_by_role("button").click()
+    expect(second.locator("#notice")).to_have_text("That device is signed out.")
+    expect(second.locator("main table tbody tr")).to_have_count(1)
+    first.evaluate("window.dispatchEvent(new Event('focus'))")
     heading(first, "Sign in")
-    second.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()
+    second.locator("tr.current").get_by_role("button", name="Sign out this device").click()
     heading(second, "Sign in")
     second.goto("/console/lists")  # a signed-in page now asks to sign in
     heading(second, "Sign in")
     first_context.close()
     second_context.close()
+
+
+def test_password_change_export_and_account_deletion(
+    browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    context, page, user = signed_up(browser, site, "Del Leaving")
+    fresh = "a completely new passphrase"
+    change = form(page, "Change the password")
+    change.get_by_label("Current password").fill(PASSWORD)
+    change.get_by_label("New password").fill(fresh)
+    change.get_by_role("button", name="Change the password").click()
+    expect(page.locator("#notice")).to_contain_text("Your password is changed")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download my data").click()
+    assert download.value.suggested_filename == "maria-export.json"
+    saved = tmp_path / "export.json"
+    download.value.save_as(saved)
+    assert user["email"] in saved.read_text()
+
+    leave = form(page, "Delete the account")
+    leave.get_by_label("Password", exact=True).fill(fresh)
+    leave.get_by_role("button", name="Delete my account").click()
+    expect(leave.get_by_role("alert")).to_have_text(
+        "Tick the box to confirm that you want to delete the account."
+    )
+    leave.get_by_label(re.compile("^I understand")).check()
+    leave.get_by_role("button", name="Delete my account").click()
+    heading(page, "Sign in")
+    expect(page.locator("#notice")).to_have_text("Your account is deleted.")
+    gone = httpx.post(
+        f"{site.url}/api/v1/auth/login",
+        json={"email": user["email"], "password": fresh},
+        timeout=30,
+    )
+    assert gone.status_code == 401
+    context.close()
 
 
 def test_phone_width_labels_and_keyboard(browser: Browser, site: Site) -> None:
@@ -438,6 +480,10 @@ def test_phone_width_labels_and_keyboard(browser: Browser, site: Site) -> None:
     focused_heading(page, "Lists")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('main') !== null")
+
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()
+    heading(page, "Sign in")
+    expect(page.locator("#notice")).to_have_text("You are signed out.")
     context.close()
 
 
