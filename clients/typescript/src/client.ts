@@ -272,7 +272,8 @@ class MariaClient implements Maria {
     const before = this.currentUser;
     await this.tokens.adopt(message.tokens);
     if (message.user !== null) this.currentUser = message.user;
-    if (before === null && message.user !== null) this.events.emit({ type: "signedIn", user: message.user });
+    // Another tab signed in (perhaps as someone else: tabs of one app share one session).
+    if (message.user !== null && before?.id !== message.user.id) this.events.emit({ type: "signedIn", user: message.user });
     else this.events.emit({ type: "refreshed" });
   }
 
@@ -298,9 +299,15 @@ class MariaClient implements Maria {
     return this.fetch(url, { method: "POST", headers, credentials: "include", signal });
   }
 
-  /** Keep `user` current from the answers that carry the signed-in user. */
+  /** Keep `user` current from the answers that carry the signed-in user; a deleted
+   * account is signed out here (its sessions are gone with it). */
   private async observe(request: Request, response: Response): Promise<void> {
-    if (response.status !== 200 || !USER_PATHS.has(new URL(request.url).pathname)) return;
+    const path = new URL(request.url).pathname;
+    if (request.method === "DELETE" && path === "/api/v1/users/me" && response.status === 204) {
+      await this.signOut("logout");
+      return;
+    }
+    if (response.status !== 200 || !USER_PATHS.has(path)) return;
     if (request.method === "GET" && this.currentUser === null) return; // restore() reports it
     const user = (await response.clone().json()) as User;
     if (this.currentUser !== null && JSON.stringify(user) === JSON.stringify(this.currentUser)) return;

@@ -152,6 +152,19 @@ describe("bearer mode", () => {
     assert.equal(maria.user, null);
   });
 
+  test("deleting the account signs the client out", async () => {
+    const storage = new MemoryStorage();
+    const maria = createMaria({ mode: "bearer", baseUrl: server.url, storage, crossTab: false });
+    const account = newAccount();
+    await maria.register(account);
+    const events: MariaEvent[] = [];
+    maria.on((event) => events.push(event));
+    await maria.api.DELETE("/api/v1/users/me", { body: { password: account.password } });
+    assert.deepEqual(events, [{ type: "signedOut", reason: "logout" }]);
+    assert.equal(storage.tokens, null);
+    assert.equal(maria.user, null);
+  });
+
   test("accessToken() renews a token in its last quarter and the user event follows changes", async () => {
     const { stored } = await signedUp();
     const t = now();
