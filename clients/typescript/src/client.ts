@@ -299,14 +299,10 @@ class MariaClient implements Maria {
     return this.fetch(url, { method: "POST", headers, credentials: "include", signal });
   }
 
-  /** Keep `user` current from the answers that carry the signed-in user; a deleted
-   * account is signed out here (its sessions are gone with it). */
+  /** Keep `user` current from the answers that carry the signed-in user. (A deleted
+   * account is the app's to announce: it calls `logout()` after `DELETE /users/me`.) */
   private async observe(request: Request, response: Response): Promise<void> {
     const path = new URL(request.url).pathname;
-    if (request.method === "DELETE" && path === "/api/v1/users/me" && response.status === 204) {
-      await this.signOut("logout");
-      return;
-    }
     if (response.status !== 200 || !USER_PATHS.has(path)) return;
     if (request.method === "GET" && this.currentUser === null) return; // restore() reports it
     const user = (await response.clone().json()) as User;

@@ -52,7 +52,10 @@ export function transport(deps: TransportDeps): (request: Request) => Promise<Re
   }
 
   /** The refresh a 401 calls for, if any, and how the session ends if it fails. */
-  function renewal(code: string, withToken: boolean): EndReason | null {
+  function renewal(path: string, code: string, withToken: boolean): EndReason | null {
+    // Signing out of a session that is already over: nothing to renew (an expired token
+    // still is renewed, so that the logout reaches the live session).
+    if (path === `${AUTH_PREFIX}logout` && code !== "token_expired" && code !== "not_authenticated") return null;
     if (tokens.mode === "bearer") {
       if (!withToken || !tokens.refreshToken) return null;
       if (code === "token_expired") return "refresh_failed";
@@ -72,9 +75,10 @@ export function transport(deps: TransportDeps): (request: Request) => Promise<Re
   return async (request: Request): Promise<Response> => {
     const again = request.clone(); // the body can be read once: keep a copy for the retry
     let { response, generation, withToken } = await send(request);
-    if (response.status === 401 && !new URL(request.url).pathname.startsWith(`${AUTH_PREFIX}refresh`)) {
+    const path = new URL(request.url).pathname;
+    if (response.status === 401 && !path.startsWith(`${AUTH_PREFIX}refresh`)) {
       const error = await MariaError.fromResponse(response.clone());
-      const reason = renewal(error.code, withToken);
+      const reason = renewal(path, error.code, withToken);
       if (reason !== null) {
         await refresher.refresh(generation, reason);
         ({ response } = await send(again));

@@ -152,7 +152,7 @@ describe("bearer mode", () => {
     assert.equal(maria.user, null);
   });
 
-  test("deleting the account signs the client out", async () => {
+  test("after deleting the account, logout() signs the client out (the server has no session left)", async () => {
     const storage = new MemoryStorage();
     const maria = createMaria({ mode: "bearer", baseUrl: server.url, storage, crossTab: false });
     const account = newAccount();
@@ -160,6 +160,7 @@ describe("bearer mode", () => {
     const events: MariaEvent[] = [];
     maria.on((event) => events.push(event));
     await maria.api.DELETE("/api/v1/users/me", { body: { password: account.password } });
+    await maria.logout();
     assert.deepEqual(events, [{ type: "signedOut", reason: "logout" }]);
     assert.equal(storage.tokens, null);
     assert.equal(maria.user, null);
