@@ -61,7 +61,10 @@ function go(path: string, options: { replace?: boolean } = {}): void {
 }
 
 function signedOut(message = "You are signed out."): void {
-  if (!user) return;
+  if (!user) {
+    notice(message); // said twice (the client's event, then the page's own word): the last wins
+    return;
+  }
   user = null;
   notice(message);
   afterSignIn = currentPath() + location.search;

@@ -157,7 +157,21 @@ def test_sign_up_verify_avatar_and_lists(browser: Browser, site: Site, tmp_path:
     page.get_by_role("button", name="Previous page").click()
     expect(page.locator("main table tbody tr")).to_have_count(20)
 
-    # A bad paste is refused in the page, a bad id by Maria: each shown as its message.
+    # A list of one's own: created public, then deleted after a confirmation.
+    nav(page, "Lists")
+    create = form(page, "Create a list")
+    create.get_by_label("Title").fill("Weekend")
+    create.get_by_label(re.compile("^Public")).check()
+    create.get_by_role("button", name="Create the list").click()
+    focused_heading(page, "Weekend")
+    expect(page.get_by_label("Public link")).to_have_value(re.compile(r"/lists/weekend/items$"))
+    page.get_by_role("button", name="Delete this list").click()
+    page.get_by_role("button", name="Yes, delete it").click()
+    focused_heading(page, "Lists")
+    expect(page.locator("#notice")).to_have_text("List “Weekend” deleted.")
+    expect(page.get_by_role("link", name="Weekend")).to_have_count(0)
+
+    # A paste that is not the localStorage object is refused, saying why.
     nav(page, "Lists")
     page.get_by_label("Kinoway's localStorage JSON").fill("[1, 2]")
     page.get_by_role("button", name="Import", exact=True).click()
@@ -205,6 +219,8 @@ def test_two_browsers_share_a_room(browser: Browser, site: Site) -> None:
 
     # Only the host controls playback; the guest's timeline follows.
     expect(guest.get_by_role("button", name="Play")).to_be_disabled()
+    expect(guest.get_by_label("Who controls playback")).to_be_hidden()
+    expect(host.get_by_label("Who controls playback")).to_be_visible()
     host.get_by_role("button", name="Play").click()
     expect(guest.get_by_role("button", name="Pause")).to_be_visible()
     until("the guest's timeline moves", lambda: range_value(guest) >= 1)

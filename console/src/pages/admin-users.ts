@@ -25,7 +25,17 @@ export const adminUsers: Page = async (ctx, me) => {
   let query = "";
   let cursors: (string | null)[] = [null];
 
-  const patch = async (user: AdminUser, body: { role?: "user" | "admin"; disabled?: boolean }, said: string): Promise<void> => {
+  // The table is drawn anew after each action: focus goes back to the control acted on.
+  const focusLabelled = (label: string): void => {
+    results.querySelector<HTMLElement>(`[aria-label="${CSS.escape(label)}"]`)?.focus();
+  };
+
+  const patch = async (
+    user: AdminUser,
+    body: { role?: "user" | "admin"; disabled?: boolean },
+    said: string,
+    focusAfter: string,
+  ): Promise<void> => {
     error.textContent = "";
     try {
       await ok(ctx.maria.api.PATCH("/api/v1/admin/users/{user_id}", { params: { path: { user_id: user.id } }, body }));
@@ -34,6 +44,7 @@ export const adminUsers: Page = async (ctx, me) => {
       show(error, failure);
     }
     await load();
+    focusLabelled(focusAfter);
   };
 
   const row = (user: AdminUser): HTMLTableRowElement => {
@@ -43,10 +54,11 @@ export const adminUsers: Page = async (ctx, me) => {
     );
     role.addEventListener("change", () => {
       const next = role.value === "admin" ? "admin" : "user";
-      void patch(user, { role: next }, `${user.email} is now ${next === "admin" ? "an admin" : "a user"}.`);
+      void patch(user, { role: next }, `${user.email} is now ${next === "admin" ? "an admin" : "a user"}.`, `Role of ${user.email}`);
     });
     const toggle = button(user.disabled ? "Enable" : "Disable", () => {
-      void patch(user, { disabled: !user.disabled }, `${user.email} is ${user.disabled ? "enabled" : "disabled"}.`);
+      const [said, next] = user.disabled ? ["enabled", "Disable"] : ["disabled", "Enable"];
+      void patch(user, { disabled: !user.disabled }, `${user.email} is ${said}.`, `${next} ${user.email}`);
     }, { "aria-label": `${user.disabled ? "Enable" : "Disable"} ${user.email}` });
     const confirm = h("span", { class: "confirm", hidden: true },
       `Delete ${user.email} for good? `,
@@ -55,7 +67,8 @@ export const adminUsers: Page = async (ctx, me) => {
         done(ctx.maria.api.DELETE("/api/v1/admin/users/{user_id}", { params: { path: { user_id: user.id } } }))
           .then(() => ctx.notice(`${user.email} is deleted.`))
           .catch((failure: unknown) => show(error, failure))
-          .then(load);
+          .then(load)
+          .then(() => search.focus());
       }, { class: "danger", "aria-label": `Yes, delete ${user.email}` }),
       button("Cancel", () => (confirm.hidden = true)),
     );

@@ -35,6 +35,7 @@ export const list: Page = async (ctx, user, [encodedSlug]) => {
           done(ctx.maria.api.DELETE("/api/v1/users/me/lists/{slug}/items/{movie_id}", { params: { path: { slug, movie_id: item.movie_id } } }))
             .then(() => ctx.notice(`Movie ${item.movie_id} removed.`))
             .then(load)
+            .then(() => movie.focus())
             .catch((failure: unknown) => show(error, failure));
         }, { "aria-label": `Remove movie ${item.movie_id}` })),
       ),

@@ -33,6 +33,7 @@ export const sessions: Page = async (ctx) => {
                 await done(ctx.maria.api.DELETE("/api/v1/auth/sessions/{session_id}", { params: { path: { session_id: session.id } } }));
                 ctx.notice("That device is signed out.");
                 await load();
+                others.focus();
               }), { "aria-label": `Sign out ${device}, last used ${when(session.last_used_at)}` });
           return h("tr", { class: session.current ? "current" : null },
             h("td", null, device, session.current ? h("span", { class: "badge ok" }, "This device") : null),
