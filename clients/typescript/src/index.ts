@@ -5,6 +5,14 @@
 export { createMaria, must, CSRF_COOKIE, type Maria, type MariaApi, type MariaOptions } from "./client.js";
 export { MariaError } from "./errors.js";
 export { createServerApi, type ServerApiOptions } from "./server.js";
+export {
+  parseCookieHeader,
+  refreshSessionCookies,
+  withSetCookies,
+  type SessionCookies,
+  type SessionCookiesOptions,
+  type SessionCookiesOutcome,
+} from "./sessionCookies.js";
 export { RoomClient, type RoomEvents, type RoomOptions, type RoomState, type RoomStatus, type RoomStatusEvent } from "./room.js";
 export { backoffDelay, type BackoffOptions } from "./backoff.js";
 export { ClockSync, type ClockEstimate } from "./clock.js";

@@ -1,9 +1,10 @@
 /**
  * `createServerApi`: the typed client for one request on a server (Next.js server
  * components, route handlers, scripts) that already holds an access token, e.g. the
- * `maria_access` cookie the browser sent. It never refreshes and keeps no state: the
- * refresh token never reaches such code (Maria sends it only to `/api/v1/auth`), and a
- * server that rotated tokens on its own would race the browser that owns them.
+ * `maria_access` cookie the browser sent (or that `refreshSessionCookies` renewed for this
+ * request). It never refreshes and keeps no state: a server component cannot hand a new
+ * pair to the browser, which would then present a rotated refresh token (reuse: the session
+ * ends). Renewing is middleware's job (`refreshSessionCookies`).
  */
 import createClient from "openapi-fetch";
 

@@ -45,6 +45,12 @@ export class CookieJar {
     return this.get(name) !== null;
   }
 
+  /** The `Set-Cookie` headers of an answer the browser got some other way (a page whose
+   * server renewed the session). */
+  receive(setCookie: string[]): void {
+    for (const line of setCookie) this.store(line);
+  }
+
   /** As the browser does when the access cookie's Max-Age runs out. */
   expire(name: string): void {
     this.cookies.delete(name);
