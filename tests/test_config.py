@@ -37,6 +37,7 @@ def test_defaults() -> None:
     assert s.jwt_leeway == 30
     assert s.cookie_secure == "auto"  # Secure follows the request's scheme
     assert (s.log_format, s.access_log, s.metrics_token) == ("text", False, None)
+    assert s.refresh_cookie_path == "/api/v1/auth"
     assert s.cors_origins == []
     assert s.max_body_bytes == 1024 * 1024
     # OWASP's argon2id parameters: m=19 MiB, t=2, p=1.
@@ -284,3 +285,43 @@ def test_production_logs_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARIA_LOG_FORMAT", "json")
     monkeypatch.setenv("MARIA_METRICS_TOKEN", " ")
     assert load_settings().metrics_token is None  # blank counts as unset
+
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/api/v1/auth", "/api/v1/auth/", "/api", "/api/v1/auth/refresh"]
+)
+def test_refresh_cookie_paths_that_reach_the_refresh_endpoint(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    monkeypatch.setenv("MARIA_REFRESH_COOKIE_PATH", path)
+    assert load_settings().refresh_cookie_path == path
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("", "must start with '/'"),
+        ("api/v1/auth", "must start with '/'"),
+        ("/api v1", "whitespace"),
+        ("/api;Domain=evil.example", "';'"),
+        ("/a,b", "','"),
+        ("/api\x7f", "control"),
+        ("/api\t", "whitespace"),
+        ("/apié", "non-ASCII"),
+        ("/app", "does not cover /api/v1/auth/refresh"),
+        ("/api/v1/au", "does not cover /api/v1/auth/refresh"),  # a prefix, not a path segment
+        ("/api/v1/auth/refresh/", "does not cover /api/v1/auth/refresh"),
+    ],
+)
+def test_a_refresh_cookie_path_that_cannot_work_is_refused_in_one_line(
+    path: str, says: str
+) -> None:
+    """Set as such, the path would inject cookie attributes, split the header, or keep the
+    cookie from the refresh endpoint (every browser session would end with its first
+    access token)."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(refresh_cookie_path=path)
+    text = str(info.value)
+    assert text.startswith("invalid configuration: MARIA_REFRESH_COOKIE_PATH: ")
+    assert says in text and "\n" not in text and "\t" not in text, text

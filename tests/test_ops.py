@@ -1,4 +1,5 @@
-"""Operational endpoints: liveness, readiness, the OpenAPI schema and Swagger UI."""
+"""Operational endpoints: liveness, readiness and the OpenAPI schema (Swagger UI and ReDoc:
+tests/console/test_pages.py)."""
 
 from __future__ import annotations
 
@@ -89,16 +90,6 @@ async def test_openapi_declares_the_oauth2_password_flow(sqlite_client: httpx.As
     # The token endpoint takes the form Swagger sends.
     body = schema["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in body
-
-
-async def test_docs_serve_swagger_ui(sqlite_client: httpx.AsyncClient) -> None:
-    response = await sqlite_client.get("/docs")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    assert "swagger-ui" in response.text.lower()
-    assert "/openapi.json" in response.text
-    assert "oauth2-redirect" in response.text
-    assert (await sqlite_client.get("/docs/oauth2-redirect")).status_code == 200
 
 
 async def test_swagger_authorize_flow_through_the_token_endpoint(

@@ -16,6 +16,7 @@ from maria.accounts.router import router as accounts_router
 from maria.admin.router import router as admin_router
 from maria.auth.router import router as auth_router
 from maria.config import Settings, load_settings
+from maria.console.router import router as console_router
 from maria.http import openapi
 from maria.http.body import BodyLimit
 from maria.http.cors import VaryOrigin
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # FastAPI's own OpenTelemetry hooks look up the global providers on every request
         # (turning them off gave /users/me 9 % more req/s); Maria's metrics are on /metrics.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served offline by maria.console (FastAPI's own pages load their assets from a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         avatars_router,
         keys_router,
         ops_router,
+        console_router,
     ):
         app.include_router(router)
     # Inside CORS, so that its early 401s carry CORS headers.

@@ -21,6 +21,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 log = logging.getLogger("maria.config")
 
 MIN_SECRET_BYTES = 32
+# The refresh cookie must reach this endpoint, whatever its path.
+REFRESH_ENDPOINT = "/api/v1/auth/refresh"
 
 
 class ConfigError(RuntimeError):
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     # Secure cookies: "auto" follows the request's scheme (the connection's, or a trusted
     # proxy's X-Forwarded-Proto); true/false force it. See ``_production_defaults``.
     cookie_secure: Literal["auto"] | bool = "auto"
+    # Where browsers send the refresh cookie: only to the auth endpoints by default; "/" for
+    # apps whose own server renews sessions (Next.js middleware on page requests).
+    refresh_cookie_path: str = "/api/v1/auth"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDRs); none by default,
     # not even loopback: else any local client picks its own address for the limits.
@@ -132,6 +137,22 @@ class Settings(BaseSettings):
                 ) from None
         return proxies
 
+    @field_validator("refresh_cookie_path")
+    @classmethod
+    def _check_refresh_cookie_path(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"{path!r} must start with '/', e.g. / or /api/v1/auth")
+        if any(not "!" <= char <= "~" or char in ";," for char in path):
+            raise ValueError(
+                f"{path!r} may not contain ';', ',', whitespace, control or non-ASCII characters"
+            )
+        if not _path_matches(path, REFRESH_ENDPOINT):
+            raise ValueError(
+                f"{path!r} does not cover {REFRESH_ENDPOINT}, so browsers would never send "
+                "the refresh cookie there; use / or /api/v1/auth"
+            )
+        return path
+
     @field_validator("smtp_url", mode="before")
     @classmethod
     def _check_smtp_url(cls, value: object) -> object:
@@ -197,6 +218,14 @@ class Settings(BaseSettings):
     @property
     def hash_threads(self) -> int:
         return self.password_hash_threads or (os.cpu_count() or 1)
+
+
+def _path_matches(cookie_path: str, request_path: str) -> bool:
+    """RFC 6265's path-match: whether a cookie of ``cookie_path`` is sent to ``request_path``."""
+    if not request_path.startswith(cookie_path):
+        return False
+    rest = request_path[len(cookie_path) :]
+    return cookie_path.endswith("/") or rest == "" or rest.startswith("/")
 
 
 def normalize_database_url(url: str) -> str:

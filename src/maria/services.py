@@ -242,6 +242,7 @@ def build_services(settings: Settings) -> Services:
             secure=None if settings.cookie_secure == "auto" else settings.cookie_secure,
             access_max_age=settings.access_token_ttl,
             refresh_max_age=settings.refresh_token_ttl,
+            refresh_path=settings.refresh_cookie_path,
         ),
     )
 

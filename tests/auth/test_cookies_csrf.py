@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,15 @@ from starlette.responses import Response
 
 from maria.http.transport import (
     ACCESS_COOKIE,
+    AUTH_PATH,
     CSRF_COOKIE,
     REFRESH_COOKIE,
-    REFRESH_PATH,
     CookiePolicy,
 )
 from tests.support.api import PASSWORD, assert_error, bearer, register
 from tests.support.app import app_and_client, client_of, make_settings
+from tests.support.servers import CHEAP_HASHING, maria_env, started
+from tests.test_cli import maria
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
@@ -30,9 +33,14 @@ SIGN_IN_COOKIES = (*COOKIES, "maria_device")  # a sign-in also names the device
 
 
 def set_cookies(response: httpx.Response) -> dict[str, dict[str, str | bool]]:
-    """Each Set-Cookie header as {"value": ..., "<attribute lower-cased>": value or True}."""
+    """Each Set-Cookie header as {"value": ..., "<attribute lower-cased>": value or True}
+    (of two for one name, the later)."""
+    return set_cookies_of(response.headers.get_list("set-cookie"))
+
+
+def set_cookies_of(headers: list[str]) -> dict[str, dict[str, str | bool]]:
     out: dict[str, dict[str, str | bool]] = {}
-    for header in response.headers.get_list("set-cookie"):
+    for header in headers:
         first, *attrs = (part.strip() for part in header.split(";"))
         name, _, value = first.partition("=")
         cookie: dict[str, str | bool] = {"value": value}
@@ -262,29 +270,60 @@ async def test_logout_clears_the_cookies_and_ends_the_session(client: httpx.Asyn
     )
 
 
+async def test_logout_of_the_others_keeps_this_browsers_cookies(
+    client: httpx.AsyncClient,
+) -> None:
+    other, _ = await signed_in(client)  # the registration's session is the other device
+    response = await client.post(
+        LOGOUT, json={"scope": "others"}, headers={"X-CSRF-Token": client.cookies["maria_csrf"]}
+    )
+    assert response.status_code == 204
+    assert set_cookies(response) == {}
+    assert (await client.get(ME)).status_code == 200
+    assert_error(await client.get(ME, headers=bearer(other)), 401, "invalid_token")
+    refreshed = await client.post(REFRESH, headers={"X-CSRF-Token": client.cookies["maria_csrf"]})
+    assert refreshed.status_code == 200, refreshed.text
+
+
 async def test_garbage_access_cookie_is_401(client: httpx.AsyncClient) -> None:
     client.cookies.set("maria_access", "not.a.jwt", "testserver.local", "/")
     assert_error(await client.get(ME), 401, "invalid_token")
 
 
+def _set_cookie_headers(response: Response) -> list[str]:
+    """The ``Set-Cookie`` values, the date of a removal's (past) ``expires`` left out."""
+    return [
+        re.sub(r"expires=[^;]*; ", "expires=<past>; ", value.decode())
+        for key, value in response.raw_headers
+        if key == b"set-cookie"
+    ]
+
+
 @pytest.mark.parametrize("secure", [False, True])
-def test_session_cookies_are_written_as_starlette_writes_them(secure: bool) -> None:
+@pytest.mark.parametrize(("path", "stale"), [(AUTH_PATH, "/"), ("/", AUTH_PATH)])
+def test_session_cookies_are_written_as_starlette_writes_them(
+    secure: bool, path: str, stale: str
+) -> None:
     """``CookiePolicy`` builds the headers itself (``SimpleCookie`` was a tenth of a
-    login's event-loop time); the bytes must stay what ``Response.set_cookie`` makes."""
-    policy = CookiePolicy(secure=secure, access_max_age=900, refresh_max_age=2_592_000)
+    login's event-loop time); the bytes must stay what ``Response.set_cookie`` and
+    ``delete_cookie`` make."""
+    policy = CookiePolicy(
+        secure=secure, access_max_age=900, refresh_max_age=2_592_000, refresh_path=path
+    )
     ours = Response()
     policy.set_session(ours, "eyJh.eyJz-_.c2ln", "6f1c2a64-0f4e-4c1b-9a57-3f2d8e1b9c40.0.ab-_")
     theirs = Response()
     common: dict[str, Any] = {"secure": secure, "samesite": "lax", "httponly": True}
+    theirs.delete_cookie(REFRESH_COOKIE, path=stale, **common)  # a copy from another setting
     theirs.set_cookie(ACCESS_COOKIE, "eyJh.eyJz-_.c2ln", max_age=900, path="/", **common)
     theirs.set_cookie(
         REFRESH_COOKIE,
         "6f1c2a64-0f4e-4c1b-9a57-3f2d8e1b9c40.0.ab-_",
         max_age=2_592_000,
-        path=REFRESH_PATH,
+        path=path,
         **common,
     )
-    csrf = [v for k, v in ours.raw_headers if k == b"set-cookie"][2].decode()
+    csrf = [v for k, v in ours.raw_headers if k == b"set-cookie"][3].decode()
     theirs.set_cookie(
         CSRF_COOKIE,
         csrf.split(";")[0].split("=", 1)[1],
@@ -293,6 +332,113 @@ def test_session_cookies_are_written_as_starlette_writes_them(secure: bool) -> N
         secure=secure,
         samesite="lax",
     )
-    assert [h for h in ours.raw_headers if h[0] == b"set-cookie"] == [
-        h for h in theirs.raw_headers if h[0] == b"set-cookie"
-    ]
+    assert _set_cookie_headers(ours) == _set_cookie_headers(theirs)
+
+    ours, theirs = Response(), Response()
+    policy.clear_session(ours)
+    theirs.delete_cookie(ACCESS_COOKIE, path="/", **common)
+    theirs.delete_cookie(REFRESH_COOKIE, path=stale, **common)
+    theirs.delete_cookie(REFRESH_COOKIE, path=path, **common)
+    theirs.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="lax")
+    assert _set_cookie_headers(ours) == _set_cookie_headers(theirs)
+
+
+# -- where the refresh cookie goes (MARIA_REFRESH_COOKIE_PATH) ---------------------------
+
+
+def refresh_cookie_writes(response: httpx.Response) -> dict[str, str]:
+    """What the answer does to ``maria_refresh``, per path: its new value, or "" where it
+    removes the cookie."""
+    writes: dict[str, str] = {}
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith(f"{REFRESH_COOKIE}="):
+            cookie = set_cookies_of([header])[REFRESH_COOKIE]
+            removed = cookie.get("max-age") == "0"
+            writes[str(cookie["path"])] = "" if removed else str(cookie["value"])
+    return writes
+
+
+def refresh_cookies_held(client: httpx.AsyncClient) -> dict[str, str]:
+    """The ``maria_refresh`` cookies the client's jar holds, per path."""
+    return {c.path: str(c.value) for c in client.cookies.jar if c.name == REFRESH_COOKIE}
+
+
+@pytest.mark.parametrize(("path", "stale"), [(AUTH_PATH, "/"), ("/", AUTH_PATH)])
+async def test_the_refresh_cookie_path_follows_the_setting(
+    database_url: str, tmp_path: Path, path: str, stale: str
+) -> None:
+    """Login, refresh, logout and a refused refresh all write the refresh cookie at the
+    configured path (a removal at another path would leave the browser's cookie in place),
+    and remove any copy at the other usual path."""
+    async with running(database_url, tmp_path, refresh_cookie_path=path) as client:
+        _, login = await signed_in(client)
+        assert refresh_cookie_writes(login) == {path: login.json()["refresh_token"], stale: ""}
+        assert refresh_cookies_held(client) == {path: login.json()["refresh_token"]}
+
+        csrf = client.cookies["maria_csrf"]
+        refreshed = await client.post(REFRESH, headers={"X-CSRF-Token": csrf})
+        assert refreshed.status_code == 200, refreshed.text
+        token = refreshed.json()["refresh_token"]
+        assert refresh_cookie_writes(refreshed) == {path: token, stale: ""}
+
+        csrf = client.cookies["maria_csrf"]
+        logout = await client.post(LOGOUT, headers={"X-CSRF-Token": csrf})
+        assert logout.status_code == 204
+        assert refresh_cookie_writes(logout) == {path: "", stale: ""}
+        assert refresh_cookies_held(client) == {}
+
+        # A browser that missed the logout answer still sends the dead cookie.
+        client.cookies.set(REFRESH_COOKIE, token, "testserver.local", path)
+        client.cookies.set(CSRF_COOKIE, csrf, "testserver.local", "/")
+        refused = await client.post(REFRESH, headers={"X-CSRF-Token": csrf})
+        assert_error(refused, 401, "invalid_token")
+        assert refresh_cookie_writes(refused) == {path: "", stale: ""}
+        assert refresh_cookies_held(client) == {}
+
+
+@pytest.mark.parametrize(("path", "other"), [(AUTH_PATH, "/"), ("/", AUTH_PATH)])
+async def test_a_copy_from_before_a_change_of_the_path_is_removed(
+    database_url: str, tmp_path: Path, path: str, other: str
+) -> None:
+    """A browser signed in while the setting was the other path keeps that cookie. Once
+    renewed at the new path, it would send both, and Maria reads the later one, the
+    shorter path's: were the copy at ``/`` left behind, the second refresh would present a
+    rotated token and end the session as stolen. (No reuse grace: the second refresh
+    stands for the next one, an access token's lifetime later.)"""
+    settings = {"refresh_cookie_path": path, "refresh_reuse_grace": 0}
+    async with running(database_url, tmp_path, **settings) as client:
+        session = await register(client)
+        client.cookies.delete(REFRESH_COOKIE)
+        client.cookies.set(REFRESH_COOKIE, session["refresh_token"], "testserver.local", other)
+        for _ in range(2):
+            response = await client.post(
+                REFRESH, headers={"X-CSRF-Token": client.cookies["maria_csrf"]}
+            )
+            assert response.status_code == 200, response.text
+        assert refresh_cookies_held(client) == {path: response.json()["refresh_token"]}
+
+
+def test_serve_sets_the_refresh_cookie_at_the_configured_path(tmp_path: Path) -> None:
+    env = maria_env(
+        MARIA_DATA_DIR=str(tmp_path / "data"), MARIA_REFRESH_COOKIE_PATH="/", **CHEAP_HASHING
+    )
+    with ExitStack() as stack:
+        server = started(stack, "cookies", env, tmp_path)
+        response = httpx.post(
+            f"{server.url}/api/v1/auth/register",
+            json={"email": "path@example.com", "password": PASSWORD, "display_name": "P"},
+        )
+    assert response.status_code == 201, response.text
+    assert refresh_cookie_writes(response) == {"/": response.json()["refresh_token"], AUTH_PATH: ""}
+    assert set_cookies(response)["maria_device"]["path"] == AUTH_PATH  # only ever for sign-in
+
+
+def test_serve_refuses_a_refresh_cookie_path_that_cannot_work_in_one_line(
+    tmp_path: Path,
+) -> None:
+    env = maria_env(MARIA_DATA_DIR=str(tmp_path / "data"), MARIA_REFRESH_COOKIE_PATH="/app")
+    result = maria("serve", "--port", "1", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "MARIA_REFRESH_COOKIE_PATH" in lines[0] and "does not cover" in lines[0]

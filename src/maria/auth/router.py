@@ -203,10 +203,13 @@ async def logout(
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> Response:
     """End this session (`local`, the default), every other one (`others`) or all
-    (`global`); their tokens are refused at once, on every instance. Clears the cookies."""
-    await auth.logout(identity, (body or LogoutIn()).scope, client)
+    (`global`); their tokens are refused at once, on every instance. Clears the cookies,
+    except for `others` (this browser stays signed in)."""
+    scope = (body or LogoutIn()).scope
+    await auth.logout(identity, scope, client)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    cookies.clear_session(response)
+    if scope != "others":  # "others" keeps this browser signed in
+        cookies.clear_session(response)
     return response
 
 

@@ -7,6 +7,9 @@ cookie only from an allowed page (``origin_allowed``: no cross-site WebSocket hi
 A browser also keeps ``maria_device``, the device token of its last sign-in (HttpOnly,
 ``SameSite=Strict``, sent only to ``/api/v1/auth``, kept a year and through logouts): what
 makes it a known client of that account for the login limits.
+
+The refresh cookie goes only to ``/api/v1/auth`` unless ``MARIA_REFRESH_COOKIE_PATH`` says
+otherwise (``/`` lets an app's own server renew sessions, e.g. Next.js middleware).
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ CSRF_COOKIE = "maria_csrf"
 DEVICE_COOKIE = "maria_device"
 DEVICE_MAX_AGE = 365 * 86_400
 CSRF_HEADER = "x-csrf-token"
-REFRESH_PATH = "/api/v1/auth"
+AUTH_PATH = "/api/v1/auth"
+# The refresh cookie's two usual homes. Every write of it also removes it at those of them
+# that are not configured, so no browser keeps a copy from before a change of the path: sent
+# beside the new cookie, a stale copy at the shorter path is the one Maria reads, a rotated
+# token taken for a stolen one, which ends the session.
+REFRESH_PATHS = ("/", AUTH_PATH)
+EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -59,6 +68,7 @@ class CookiePolicy:
     secure: bool | None
     access_max_age: int
     refresh_max_age: int
+    refresh_path: str = AUTH_PATH
 
     def for_scheme(self, scheme: str) -> CookiePolicy:
         """The policy for a request that came by ``scheme`` (http, https, ws, wss)."""
@@ -83,10 +93,23 @@ class CookiePolicy:
         text = f"{name}={value}; {flags}Max-Age={max_age}; Path={path}; SameSite={samesite}{secure}"
         return text.encode("latin-1")
 
+    def _expired(self, name: str, path: str) -> tuple[bytes, bytes]:
+        """A ``Set-Cookie`` that removes a cookie, as Starlette's ``delete_cookie`` writes
+        it but for the (past) date. The path must be the one it was set with, else browsers
+        keep the cookie."""
+        flags = "HttpOnly; " if name != CSRF_COOKIE else ""
+        secure = "; Secure" if self.secure else ""
+        text = f'{name}=""; expires={EPOCH}; {flags}Max-Age=0; Path={path}; SameSite=lax{secure}'
+        return b"set-cookie", text.encode("latin-1")
+
+    def _stale_refresh_copies(self) -> list[tuple[bytes, bytes]]:
+        return [self._expired(REFRESH_COOKIE, p) for p in REFRESH_PATHS if p != self.refresh_path]
+
     def set_session(self, response: Response, access_token: str, refresh_token: str) -> None:
         """The three session cookies: the access token, the refresh token (sent only to
-        ``/api/v1/auth``) and a fresh readable CSRF token."""
+        ``refresh_path``) and a fresh readable CSRF token."""
         response.raw_headers += [
+            *self._stale_refresh_copies(),
             (
                 b"set-cookie",
                 self._cookie(ACCESS_COOKIE, access_token, self.access_max_age, "/", True),
@@ -94,7 +117,7 @@ class CookiePolicy:
             (
                 b"set-cookie",
                 self._cookie(
-                    REFRESH_COOKIE, refresh_token, self.refresh_max_age, REFRESH_PATH, True
+                    REFRESH_COOKIE, refresh_token, self.refresh_max_age, self.refresh_path, True
                 ),
             ),
             (
@@ -108,20 +131,15 @@ class CookiePolicy:
     def set_device(self, response: Response, device_token: str) -> None:
         """The device cookie of a sign-in (only ever sent to sign in again)."""
         cookie = self._cookie(
-            DEVICE_COOKIE, device_token, DEVICE_MAX_AGE, REFRESH_PATH, True, "strict"
+            DEVICE_COOKIE, device_token, DEVICE_MAX_AGE, AUTH_PATH, True, "strict"
         )
         response.raw_headers.append((b"set-cookie", cookie))
 
     def clear_session(self, response: Response) -> None:
-        for name, path in (
-            (ACCESS_COOKIE, "/"),
-            (REFRESH_COOKIE, REFRESH_PATH),
-            (CSRF_COOKIE, "/"),
-        ):
-            response.delete_cookie(
-                name,
-                path=path,
-                secure=bool(self.secure),
-                httponly=name != CSRF_COOKIE,
-                samesite="lax",
-            )
+        """Remove the session cookies, each at the path it was set with."""
+        response.raw_headers += [
+            self._expired(ACCESS_COOKIE, "/"),
+            *self._stale_refresh_copies(),
+            self._expired(REFRESH_COOKIE, self.refresh_path),
+            self._expired(CSRF_COOKIE, "/"),
+        ]
