@@ -287,7 +287,6 @@ def test_production_logs_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().metrics_token is None  # blank counts as unset
 
 
-
 @pytest.mark.parametrize(
     "path", ["/", "/api/v1/auth", "/api/v1/auth/", "/api", "/api/v1/auth/refresh"]
 )

@@ -32,7 +32,7 @@ from tests.support.services import (
 )
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clients" / "typescript"
-GENERATED = PACKAGE / "src" / "generated" / "openapi.ts"
+GENERATED = PACKAGE / "src" / "generated"
 STAMP = PACKAGE / "node_modules" / ".maria-lock-sha256"
 
 
@@ -76,21 +76,25 @@ def built() -> str:
     return node
 
 
-def test_generated_types_are_what_the_server_schema_generates(built: str, tmp_path: Path) -> None:
-    """The drift check: openapi-typescript on this checkout's /openapi.json must give the
-    committed src/generated/openapi.ts, byte for byte."""
-    fresh = tmp_path / "openapi.ts"
-    env = {**os.environ, "MARIA_PYTHON": sys.executable}
-    _run([built, "scripts/generate.mjs", "--out", str(fresh)], "generating the types", env=env)
-    committed, generated = GENERATED.read_text(), fresh.read_text()
+@pytest.mark.parametrize("name", ["openapi.ts", "frames.ts"])
+def test_generated_types_are_what_the_server_documents_generate(
+    built: str, tmp_path: Path, name: str
+) -> None:
+    """The drift check: this checkout's ``maria schema openapi`` (through openapi-typescript)
+    and ``maria schema asyncapi`` (its frame schemas, through json-schema-to-typescript) must
+    give the committed src/generated files, byte for byte."""
+    maria = str(Path(sys.executable).with_name("maria"))
+    env = {**os.environ, "MARIA_COMMAND": maria}
+    _run([built, "scripts/generate.mjs", "--out-dir", str(tmp_path)], "generating", env=env)
+    committed, generated = (GENERATED / name).read_text(), (tmp_path / name).read_text()
     if committed != generated:
         diff = difflib.unified_diff(
             committed.splitlines(), generated.splitlines(), "committed", "generated", lineterm=""
         )
         excerpt = "\n".join(list(diff)[:80])
         pytest.fail(
-            "clients/typescript/src/generated/openapi.ts differs from what the server's schema "
-            f"generates; run `npm run generate` in clients/typescript and commit it:\n{excerpt}"
+            f"clients/typescript/src/generated/{name} differs from what the server's documents "
+            f"generate; run `npm run generate` in clients/typescript and commit it:\n{excerpt}"
         )
 
 

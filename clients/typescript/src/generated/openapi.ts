@@ -11,25 +11,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Me */
-        get: operations["get_me_api_v1_users_me_get"];
+        /**
+         * Get your profile
+         * @description The signed-in user's profile.
+         */
+        get: operations["getMe"];
         put?: never;
         post?: never;
         /**
-         * Delete Me
+         * Delete your account
          * @description Delete the account and everything of it (lists, sessions, avatar, hosted rooms,
          *     chat messages, queued mail), confirmed by the password or, for an account without one,
          *     a fresh sign-in code. Its tokens are refused at once, on every instance.
          */
-        delete: operations["delete_me_api_v1_users_me_delete"];
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         /**
-         * Patch Me
+         * Change your display name
          * @description Change the display name: NFC, 1-64 characters after trimming, no control or
          *     text-direction characters, at least one visible one.
          */
-        patch: operations["patch_me_api_v1_users_me_patch"];
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/api/v1/users/me/avatar": {
@@ -41,14 +44,17 @@ export interface paths {
         };
         get?: never;
         /**
-         * Put Avatar
+         * Upload your avatar
          * @description Upload a picture: it is checked, cropped to 256×256 and re-encoded as WebP without
          *     any of the original's metadata; `avatar_url` names the result by its content.
          */
-        put: operations["put_avatar_api_v1_users_me_avatar_put"];
+        put: operations["uploadAvatar"];
         post?: never;
-        /** Delete Avatar */
-        delete: operations["delete_avatar_api_v1_users_me_avatar_delete"];
+        /**
+         * Remove your avatar
+         * @description Back to no avatar (`avatar_url` null); the old picture's URL stops answering.
+         */
+        delete: operations["deleteAvatar"];
         options?: never;
         head?: never;
         patch?: never;
@@ -62,18 +68,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My Lists
+         * List your lists
          * @description The caller's lists: `favorites` and `watch-later` first, then their own by age.
          */
-        get: operations["my_lists_api_v1_users_me_lists_get"];
+        get: operations["listLists"];
         put?: never;
         /**
-         * Create List
+         * Create a list
          * @description Create a list. Its slug comes from the title (letters and digits of any script,
          *     lower-cased, the rest as hyphens; `-2`, `-3`… if taken) and never changes, even when
          *     the list is renamed. At most 100 own lists (409).
          */
-        post: operations["create_list_api_v1_users_me_lists_post"];
+        post: operations["createList"];
         delete?: never;
         options?: never;
         head?: never;
@@ -90,7 +96,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import Lists
+         * Import Kinoway's localStorage lists
          * @description Merge the client's localStorage arrays into `favorites` and `watch-later`.
          *
          *     Send them as stored: `{"favorites": [...], "watch-later": [...]}` (either may be left
@@ -103,7 +109,7 @@ export interface paths {
          *     negatives, over 2^31-1). All or nothing: if a list would exceed 10,000 movies, 409 and
          *     nothing is imported. At most 10,000 elements in all per call (413).
          */
-        post: operations["import_lists_api_v1_users_me_lists_import_post"];
+        post: operations["importLists"];
         delete?: never;
         options?: never;
         head?: never;
@@ -118,24 +124,24 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get List
+         * Get one of your lists
          * @description One of the caller's lists.
          */
-        get: operations["get_list_api_v1_users_me_lists__slug__get"];
+        get: operations["getList"];
         put?: never;
         post?: never;
         /**
-         * Delete List
+         * Delete a list
          * @description Delete an own list and its items (built-ins: 409).
          */
-        delete: operations["delete_list_api_v1_users_me_lists__slug__delete"];
+        delete: operations["deleteList"];
         options?: never;
         head?: never;
         /**
-         * Patch List
+         * Rename a list or change who can see it
          * @description Rename a list or make it public/private. The slug stays; built-ins can't be renamed.
          */
-        patch: operations["patch_list_api_v1_users_me_lists__slug__patch"];
+        patch: operations["updateList"];
         trace?: never;
     };
     "/api/v1/users/me/lists/{slug}/items": {
@@ -146,12 +152,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My Items
+         * List the movies of one of your lists
          * @description A page of a list, newest first by default. Pages carry an `ETag`; send it back in
          *     `If-None-Match` to get 304 while the list is unchanged. Cursors stay valid while items
          *     are added or removed: no item present throughout is skipped or repeated.
          */
-        get: operations["my_items_api_v1_users_me_lists__slug__items_get"];
+        get: operations["listListItems"];
         put?: never;
         post?: never;
         delete?: never;
@@ -168,23 +174,23 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get Item
+         * Get one movie of a list
          * @description One movie of a list, or 404 when it is not in the list.
          */
-        get: operations["get_item_api_v1_users_me_lists__slug__items__movie_id__get"];
+        get: operations["getListItem"];
         /**
-         * Put Item
+         * Add a movie to a list
          * @description Add a movie: 201 the first time, 200 when it is already there (idempotent, also under
          *     concurrent requests). `{"note": ...}` sets the note (≤ 500 characters; `null` or `""`
          *     clears it); without `note` an existing note is kept. At most 10,000 movies (409).
          */
-        put: operations["put_item_api_v1_users_me_lists__slug__items__movie_id__put"];
+        put: operations["addListItem"];
         post?: never;
         /**
-         * Delete Item
+         * Remove a movie from a list
          * @description Remove a movie; 204 whether or not it was there.
          */
-        delete: operations["delete_item_api_v1_users_me_lists__slug__items__movie_id__delete"];
+        delete: operations["removeListItem"];
         options?: never;
         head?: never;
         patch?: never;
@@ -198,11 +204,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Public Items
+         * List the movies of someone's public list
          * @description A page of a public list; no sign-in needed. Private lists answer 404 to everyone
          *     but their owner. Paging and ETags work as for your own lists.
          */
-        get: operations["public_items_api_v1_users__user_id__lists__slug__items_get"];
+        get: operations["listPublicListItems"];
         put?: never;
         post?: never;
         delete?: never;
@@ -221,10 +227,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create Room
+         * Create a watch-together room
          * @description Create a room for a film; the caller is its host (at most 30 per 10 minutes).
          */
-        post: operations["create_room_api_v1_rooms_post"];
+        post: operations["createRoom"];
         delete?: never;
         options?: never;
         head?: never;
@@ -239,36 +245,21 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get Room
-         * @description **WebSocket** `/api/v1/rooms/{id}/ws`. Authenticate with the access cookie (pages of an
-         *     allowed origin) or a first frame `{"type":"auth","token":"<access token>"}` within 5 s;
-         *     otherwise close 4401. Frames are JSON objects with a `type`:
-         *
-         *     - client: `chat {text}`, `playback {action: play|pause|seek, position?}` (seconds, 0 to
-         *       604800: 7 days),
-         *       `control {mode: host|everyone}`, `host {user_id}`, `ping {t0}`, `auth {token}` (refresh).
-         *     - server: `welcome {room, members, playback, history, host_id, control, user_id,
-         *       server_time}`, `chat` (a Message), `presence {event: join|leave, user_id, name}`,
-         *       `playback {state, position, at, by, seq}`, `control {mode, host_id}`,
-         *       `pong {t0, server_time}`, `authenticated {user_id, expires_at}`, `error {code, message}`.
-         *
-         *     Error codes: `invalid_json`, `unknown_type`, `validation_error`, `unsupported_frame`
-         *     (binary), `payload_too_large` (> 16 KiB), `forbidden`, `not_found`, `conflict` (playback
-         *     changing too fast: try again), `rate_limited`
-         *     (with `retry_after` s), `unavailable`, `invalid_token`, `token_expired`. Close codes:
-         *     4401 unauthenticated / token expired / session revoked, 4404 unknown room, 4410 room
-         *     deleted, 1008 client too slow to read, 1012 server restarting (reconnect), 1013 try again
-         *     later (database away). The server sends WebSocket pings (uvicorn: every 20 s); a socket that
-         *     does not answer within 20 s is dropped.
+         * Get a room and who is in it
+         * @description **WebSocket** `/api/v1/rooms/{id}/ws`: live chat, playback and presence. Authenticate with
+         *     a bearer header, the access cookie (pages of an allowed origin) or a first frame
+         *     `{"type":"auth","token":"<access token>"}` within 5 s; otherwise close 4401. Every frame
+         *     (JSON Schema per client and server frame), close code, error code and limit is in the
+         *     AsyncAPI 3 document at [`/asyncapi.json`](/asyncapi.json).
          */
-        get: operations["get_room_api_v1_rooms__room_id__get"];
+        get: operations["getRoom"];
         put?: never;
         post?: never;
         /**
-         * Delete Room
+         * Delete a room
          * @description Delete a room (host or admin); its open sockets are closed with code 4410.
          */
-        delete: operations["delete_room_api_v1_rooms__room_id__delete"];
+        delete: operations["deleteRoom"];
         options?: never;
         head?: never;
         patch?: never;
@@ -282,10 +273,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Messages
+         * List a room's chat history
          * @description Chat history, oldest first (newest last); page back with `before` = the first id.
          */
-        get: operations["list_messages_api_v1_rooms__room_id__messages_get"];
+        get: operations["listRoomMessages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -303,8 +294,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register */
-        post: operations["register_api_v1_auth_register_post"];
+        /**
+         * Create an account
+         * @description Create an account and sign in to it: the answer is a `Session`, with the session
+         *     cookies. A verification link is mailed to the address.
+         */
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -321,12 +316,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Login
+         * Sign in with email and password
          * @description Sign in. A client that signed in to this account before is known by its device token
          *     (the body's `device_token`, or the `maria_device` cookie) and keeps signing in while
          *     the account refuses unknown clients (see the contract's limits).
          */
-        post: operations["login_api_v1_auth_login_post"];
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -343,11 +338,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Token
+         * Sign in with the OAuth2 password grant
          * @description OAuth2 password grant (``username`` is the email), for Swagger UI and scripts; an
          *     optional ``device_token`` as in login.
          */
-        post: operations["token_api_v1_auth_token_post"];
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -364,10 +359,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refresh
-         * @description Rotate the refresh token given in the body, or in the refresh cookie (with CSRF).
+         * Get a new token pair
+         * @description Rotate the refresh token given in the body, or in the refresh cookie (with the
+         *     CSRF header): a new access token and a new refresh token; the old one is spent (sent
+         *     again within a few seconds, it returns the same new pair, for racing tabs; later, it
+         *     ends the session as stolen).
          */
-        post: operations["refresh_api_v1_auth_refresh_post"];
+        post: operations["refreshSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -383,8 +381,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Logout */
-        post: operations["logout_api_v1_auth_logout_post"];
+        /**
+         * Sign out
+         * @description End this session (`local`, the default), every other one (`others`) or all
+         *     (`global`); their tokens are refused at once, on every instance. Clears the cookies,
+         *     except for `others` (this browser stays signed in).
+         */
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -398,8 +401,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sessions */
-        get: operations["sessions_api_v1_auth_sessions_get"];
+        /**
+         * List your sessions
+         * @description The caller's live sessions, most recently used first; `current` marks this one.
+         */
+        get: operations["listSessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -418,8 +424,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** End Session */
-        delete: operations["end_session_api_v1_auth_sessions__session_id__delete"];
+        /**
+         * Sign out one of your sessions
+         * @description End one of the caller's sessions (404 if it is not theirs or not live).
+         */
+        delete: operations["endSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -435,11 +444,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Forgot Password
+         * Mail a password reset link
          * @description Mail a password reset link (valid 30 minutes, once) if an account has this email.
          *     The answer is 202 in the same time either way: the account is looked up after it.
          */
-        post: operations["forgot_password_api_v1_auth_password_forgot_post"];
+        post: operations["requestPasswordReset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -456,11 +465,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reset Password
+         * Set a new password from a reset link
          * @description Set a new password with the mailed link's token: every session of the account ends
          *     (its tokens are refused at once, everywhere) and a notice goes to its address.
          */
-        post: operations["reset_password_api_v1_auth_password_reset_post"];
+        post: operations["resetPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -477,11 +486,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send Verification
+         * Mail a new verification link
          * @description Mail the caller a new verification link (valid 24 hours, once); 429 past the
          *     limits. Nothing is sent once the address is verified.
          */
-        post: operations["send_verification_api_v1_auth_email_verify_send_post"];
+        post: operations["sendVerificationEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -498,11 +507,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Verify Email
+         * Prove your email address
          * @description Prove the address with the mailed link's token; `email_verified` is true from now
          *     on (in access tokens from the next refresh).
          */
-        post: operations["verify_email_api_v1_auth_email_verify_post"];
+        post: operations["verifyEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -519,11 +528,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send Code
+         * Mail a sign-in code
          * @description Mail a six-digit sign-in code (and a link with it), valid 10 minutes, to this
          *     address, whether or not it has an account yet: 202 either way, in the same time.
          */
-        post: operations["send_code_api_v1_auth_email_code_post"];
+        post: operations["sendSignInCode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -540,11 +549,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sign In With Code
+         * Sign in with a mailed code
          * @description Sign in with the mailed code (five wrong tries void it). An address without an
          *     account gets one, without a password; the address counts as verified.
          */
-        post: operations["sign_in_with_code_api_v1_auth_email_code_verify_post"];
+        post: operations["signInWithCode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -561,11 +570,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Change Password
+         * Change your password
          * @description Change the password (the current one is needed, unless the account has none yet);
          *     the other sessions end, this one stays, and a notice is mailed.
          */
-        post: operations["change_password_api_v1_users_me_password_post"];
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -580,11 +589,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Export Me
+         * Download your data
          * @description Everything Maria holds about the caller, as one JSON document: the account, its
          *     sessions, lists and items, chat messages and audit events.
          */
-        get: operations["export_me_api_v1_users_me_export_get"];
+        get: operations["exportMe"];
         put?: never;
         post?: never;
         delete?: never;
@@ -601,10 +610,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My Audit
+         * List your account's audit events
          * @description What happened to the caller's account (sign-ins, password changes, …), newest first.
          */
-        get: operations["my_audit_api_v1_users_me_audit_get"];
+        get: operations["listMyAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -620,8 +629,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Users */
-        get: operations["list_users_api_v1_admin_users_get"];
+        /**
+         * List or search users
+         * @description Every account, oldest first; `query` matches part of the email or display name.
+         */
+        get: operations["adminListUsers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -637,23 +649,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get User */
-        get: operations["get_user_api_v1_admin_users__user_id__get"];
+        /**
+         * Get a user
+         * @description One account, with `disabled`.
+         */
+        get: operations["adminGetUser"];
         put?: never;
         post?: never;
         /**
-         * Delete User
+         * Delete a user
          * @description Delete an account and everything of it, as the user could (see `DELETE /users/me`).
          */
-        delete: operations["delete_user_api_v1_admin_users__user_id__delete"];
+        delete: operations["adminDeleteUser"];
         options?: never;
         head?: never;
         /**
-         * Patch User
+         * Change a user's role or disable them
          * @description Change a role or disable an account: either ends the user's sessions (and room
          *     sockets) at once, everywhere.
          */
-        patch: operations["patch_user_api_v1_admin_users__user_id__patch"];
+        patch: operations["adminUpdateUser"];
         trace?: never;
     };
     "/api/v1/admin/users/{user_id}/sessions": {
@@ -664,10 +679,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * User Sessions
+         * List a user's sessions
          * @description The user's live sessions, most recently used first.
          */
-        get: operations["user_sessions_api_v1_admin_users__user_id__sessions_get"];
+        get: operations["adminListUserSessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -687,10 +702,10 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * End User Session
+         * Sign out one of a user's sessions
          * @description End one of the user's sessions (404 if it is not theirs or not live).
          */
-        delete: operations["end_user_session_api_v1_admin_users__user_id__sessions__session_id__delete"];
+        delete: operations["adminEndUserSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -704,10 +719,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Audit
+         * Read the audit log
          * @description The audit log, newest first, optionally one user's or one kind of event.
          */
-        get: operations["audit_api_v1_admin_audit_get"];
+        get: operations["adminListAuditEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -724,10 +739,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get Avatar
+         * Get an avatar picture
          * @description An avatar by its content's name: never changes, so caches may keep it for good.
          */
-        get: operations["get_avatar_api_v1_avatars__digest__webp_get"];
+        get: operations["getAvatar"];
         put?: never;
         post?: never;
         delete?: never;
@@ -744,11 +759,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Jwks
+         * Get the public signing keys (JWK Set)
          * @description The JWK Set (RFC 7517) of the keys Maria signs and accepts tokens with: the active
          *     key, the next one, and older ones until they are retired.
          */
-        get: operations["jwks__well_known_jwks_json_get"];
+        get: operations["getJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -765,10 +780,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Healthz
+         * Is the process alive?
          * @description The process is alive and its event loop answers.
          */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -785,10 +800,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Metrics
-         * @description Prometheus text exposition.
+         * Prometheus metrics
+         * @description Prometheus text exposition (OpenMetrics when ``Accept`` asks for it), of every
+         *     worker. With ``MARIA_METRICS_TOKEN`` set, only for ``Authorization: Bearer <it>``.
          */
-        get: operations["metrics_metrics_get"];
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -805,12 +821,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Readyz
+         * Is the instance ready to serve?
          * @description Ready to serve: the database answers within two seconds, and the revoked-session
          *     list and the signing keys have been loaded from it. With Redis
          *     configured, ``redis`` says ``ok`` or ``degraded`` (serving on in-process fallbacks).
          */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -827,6 +843,12 @@ export interface components {
          * AccountDeletion
          * @description The password, or (an account without one) a fresh sign-in code mailed to it: one of
          *     the two is required; which one the account takes is its own (the other is a 401).
+         * @example {
+         *       "password": "velvet-tram-harbor-917"
+         *     }
+         * @example {
+         *       "code": "492817"
+         *     }
          */
         AccountDeletion: {
             /** Password */
@@ -834,7 +856,16 @@ export interface components {
             /** Code */
             code?: string;
         } | unknown | unknown;
-        /** AdminSessionOut */
+        /**
+         * AdminSessionOut
+         * @example {
+         *       "id": "86d660bd-3ee7-4a5e-bdf3-89532d9ea14d",
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "last_used_at": "2026-03-14T21:02:41.500120Z",
+         *       "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0",
+         *       "ip": "203.0.113.7"
+         *     }
+         */
         AdminSessionOut: {
             /** Id */
             id: string;
@@ -853,7 +884,19 @@ export interface components {
             /** Ip */
             ip: string | null;
         };
-        /** AdminUserOut */
+        /**
+         * AdminUserOut
+         * @example {
+         *       "id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "email": "anna@example.com",
+         *       "display_name": "Anna Karenina",
+         *       "avatar_url": "https://kinoway.example/api/v1/avatars/9ae7dce9cd1e0ede27974e241f32023d.webp",
+         *       "role": "user",
+         *       "email_verified": true,
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "disabled": false
+         *     }
+         */
         AdminUserOut: {
             /** Id */
             id: string;
@@ -878,21 +921,61 @@ export interface components {
             /** Disabled */
             disabled: boolean;
         };
-        /** AdminUserPage */
+        /**
+         * AdminUserPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *           "email": "anna@example.com",
+         *           "display_name": "Anna Karenina",
+         *           "avatar_url": "https://kinoway.example/api/v1/avatars/9ae7dce9cd1e0ede27974e241f32023d.webp",
+         *           "role": "user",
+         *           "email_verified": true,
+         *           "created_at": "2026-03-14T19:30:05.123456Z",
+         *           "disabled": false
+         *         }
+         *       ],
+         *       "next_cursor": "MS5uLjE3NzM1MTcwMDAwMDAwMDAuNDM1LjAwYjY3N2NmNGU3ZjIzOTU"
+         *     }
+         */
         AdminUserPage: {
             /** Items */
             items: components["schemas"]["AdminUserOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
-        /** AdminUserPatch */
+        /**
+         * AdminUserPatch
+         * @example {
+         *       "disabled": true
+         *     }
+         * @example {
+         *       "role": "admin"
+         *     }
+         */
         AdminUserPatch: {
             /** Role */
             role?: ("user" | "admin") | null;
             /** Disabled */
             disabled?: boolean | null;
         };
-        /** AuditEventOut */
+        /**
+         * AuditEventOut
+         * @example {
+         *       "id": "2e81eb67-a7f3-4b38-a719-0bcc5610692b",
+         *       "at": "2026-03-14T21:02:41.500120Z",
+         *       "event": "role_changed",
+         *       "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "actor_id": "7a89c139-502b-4a98-b4b6-7e69929aaccb",
+         *       "ip": "203.0.113.7",
+         *       "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0",
+         *       "detail": {
+         *         "from": "user",
+         *         "to": "admin"
+         *       }
+         *     }
+         */
         AuditEventOut: {
             /** Id */
             id: string;
@@ -922,7 +1005,27 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
-        /** AuditPage */
+        /**
+         * AuditPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "2e81eb67-a7f3-4b38-a719-0bcc5610692b",
+         *           "at": "2026-03-14T21:02:41.500120Z",
+         *           "event": "role_changed",
+         *           "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *           "actor_id": "7a89c139-502b-4a98-b4b6-7e69929aaccb",
+         *           "ip": "203.0.113.7",
+         *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0",
+         *           "detail": {
+         *             "from": "user",
+         *             "to": "admin"
+         *           }
+         *         }
+         *       ],
+         *       "next_cursor": "MS5uLjE3NzM1MTcwMDAwMDAwMDAuNDM1LjAwYjY3N2NmNGU3ZjIzOTU"
+         *     }
+         */
         AuditPage: {
             /** Items */
             items: components["schemas"]["AuditEventOut"][];
@@ -932,16 +1035,8 @@ export interface components {
              */
             next_cursor: string | null;
         };
-        /** Body_put_avatar_api_v1_users_me_avatar_put */
-        Body_put_avatar_api_v1_users_me_avatar_put: {
-            /**
-             * File
-             * @description PNG, JPEG or WebP, at most 5 MiB
-             */
-            file: string;
-        };
-        /** Body_token_api_v1_auth_token_post */
-        Body_token_api_v1_auth_token_post: {
+        /** Body_createToken */
+        Body_createToken: {
             /** Username */
             username: string;
             /** Password */
@@ -949,7 +1044,21 @@ export interface components {
             /** Device Token */
             device_token?: string | null;
         };
-        /** CodeIn */
+        /** Body_uploadAvatar */
+        Body_uploadAvatar: {
+            /**
+             * File
+             * @description PNG, JPEG or WebP, at most 5 MiB
+             */
+            file: string;
+        };
+        /**
+         * CodeIn
+         * @example {
+         *       "email": "anna@example.com",
+         *       "code": "492817"
+         *     }
+         */
         CodeIn: {
             /**
              * Email
@@ -962,7 +1071,17 @@ export interface components {
              */
             code: string;
         };
-        /** DeviceSessionOut */
+        /**
+         * DeviceSessionOut
+         * @example {
+         *       "id": "86d660bd-3ee7-4a5e-bdf3-89532d9ea14d",
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "last_used_at": "2026-03-14T21:02:41.500120Z",
+         *       "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0",
+         *       "ip": "203.0.113.7",
+         *       "current": true
+         *     }
+         */
         DeviceSessionOut: {
             /** Id */
             id: string;
@@ -983,7 +1102,12 @@ export interface components {
             /** Current */
             current: boolean;
         };
-        /** EmailIn */
+        /**
+         * EmailIn
+         * @example {
+         *       "email": "anna@example.com"
+         *     }
+         */
         EmailIn: {
             /**
              * Email
@@ -991,29 +1115,21 @@ export interface components {
              */
             email: string;
         };
-        /** ErrorDetail */
-        ErrorDetail: {
-            /**
-             * Code
-             * @example invalid_token
-             */
-            code: string;
-            /** Message */
-            message: string;
-            /** Details */
-            details?: unknown[] | null;
-        };
-        /**
-         * ErrorOut
-         * @description The body of every 4xx/5xx answer.
-         */
-        ErrorOut: {
-            error: components["schemas"]["ErrorDetail"];
-        };
         /**
          * ImportIn
          * @description The client's localStorage arrays, as stored. Elements that are not movie ids are
          *     counted as skipped, not refused, so one bad value does not block the move.
+         * @example {
+         *       "favorites": [
+         *         326,
+         *         435,
+         *         "326"
+         *       ],
+         *       "watch-later": [
+         *         448,
+         *         258687
+         *       ]
+         *     }
          */
         ImportIn: {
             /** Favorites */
@@ -1021,7 +1137,14 @@ export interface components {
             /** Watch-Later */
             "watch-later"?: unknown[] | null;
         };
-        /** ImportOut */
+        /**
+         * ImportOut
+         * @example {
+         *       "added": 4,
+         *       "existing": 0,
+         *       "skipped": 1
+         *     }
+         */
         ImportOut: {
             /**
              * Added
@@ -1039,7 +1162,14 @@ export interface components {
              */
             skipped: number;
         };
-        /** ItemOut */
+        /**
+         * ItemOut
+         * @example {
+         *       "movie_id": 326,
+         *       "added_at": "2026-03-14T21:02:41.500120Z",
+         *       "note": "Rewatch with Dad"
+         *     }
+         */
         ItemOut: {
             /** Movie Id */
             movie_id: number;
@@ -1051,7 +1181,24 @@ export interface components {
             /** Note */
             note: string | null;
         };
-        /** ItemPage */
+        /**
+         * ItemPage
+         * @example {
+         *       "items": [
+         *         {
+         *           "movie_id": 326,
+         *           "added_at": "2026-03-14T21:02:41.500120Z",
+         *           "note": "Rewatch with Dad"
+         *         },
+         *         {
+         *           "movie_id": 435,
+         *           "added_at": "2026-03-14T19:30:05.123456Z",
+         *           "note": null
+         *         }
+         *       ],
+         *       "next_cursor": "MS5uLjE3NzM1MTcwMDAwMDAwMDAuNDM1LjAwYjY3N2NmNGU3ZjIzOTU"
+         *     }
+         */
         ItemPage: {
             /** Items */
             items: components["schemas"]["ItemOut"][];
@@ -1065,12 +1212,21 @@ export interface components {
          * ItemPut
          * @description Optional body of ``PUT …/items/{movie_id}``: without ``note`` the note is kept;
          *     ``null`` or ``""`` clears it.
+         * @example {
+         *       "note": "Rewatch with Dad"
+         *     }
          */
         ItemPut: {
             /** Note */
             note?: string | null;
         };
-        /** ListCreate */
+        /**
+         * ListCreate
+         * @example {
+         *       "title": "Soviet classics",
+         *       "is_public": true
+         *     }
+         */
         ListCreate: {
             /** Title */
             title: string;
@@ -1080,7 +1236,18 @@ export interface components {
              */
             is_public: boolean;
         };
-        /** ListOut */
+        /**
+         * ListOut
+         * @example {
+         *       "slug": "favorites",
+         *       "title": "Favorites",
+         *       "is_public": true,
+         *       "builtin": true,
+         *       "count": 2,
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "updated_at": "2026-03-14T21:02:41.500120Z"
+         *     }
+         */
         ListOut: {
             /** Slug */
             slug: string;
@@ -1107,14 +1274,33 @@ export interface components {
              */
             updated_at: string;
         };
-        /** ListPatch */
+        /**
+         * ListPatch
+         * @example {
+         *       "title": "Films for the weekend"
+         *     }
+         * @example {
+         *       "is_public": true
+         *     }
+         */
         ListPatch: {
             /** Title */
             title?: string | null;
             /** Is Public */
             is_public?: boolean | null;
         };
-        /** LoginIn */
+        /**
+         * LoginIn
+         * @example {
+         *       "email": "anna@example.com",
+         *       "password": "velvet-tram-harbor-917"
+         *     }
+         * @example {
+         *       "email": "anna@example.com",
+         *       "password": "velvet-tram-harbor-917",
+         *       "device_token": "d1.oSHxgfqMHCniHEiSHFOF_w.EJkuV172zSx-546xT3Cn_CHwwNxN4p20OiV_hOwejts"
+         *     }
+         */
         LoginIn: {
             /** Email */
             email: string;
@@ -1126,7 +1312,13 @@ export interface components {
              */
             device_token?: string | null;
         };
-        /** LogoutIn */
+        /**
+         * LogoutIn
+         * @description `local`: this session; `others`: every other one; `global`: all of them.
+         * @example {
+         *       "scope": "others"
+         *     }
+         */
         LogoutIn: {
             /**
              * Scope
@@ -1135,7 +1327,14 @@ export interface components {
              */
             scope: "local" | "others" | "global";
         };
-        /** MemberOut */
+        /**
+         * MemberOut
+         * @example {
+         *       "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "name": "Anna Karenina",
+         *       "since": 1773521000000
+         *     }
+         */
         MemberOut: {
             /** User Id */
             user_id: string;
@@ -1147,7 +1346,17 @@ export interface components {
              */
             since: number;
         };
-        /** MessageOut */
+        /**
+         * MessageOut
+         * @example {
+         *       "id": "f39314db-0f4c-4c32-909b-77efdc58ca3a",
+         *       "user_id": "1d72e0d7-e3c7-400e-800f-c5c332b30452",
+         *       "name": "Konstantin Levin",
+         *       "text": "Hope is a good thing, maybe the best of things.",
+         *       "timestamp": 1773522170250,
+         *       "seq": 42
+         *     }
+         */
         MessageOut: {
             /** Id */
             id: string;
@@ -1172,6 +1381,10 @@ export interface components {
          * PasswordChange
          * @description ``current_password`` may be left out by an account that has none yet (made by a
          *     sign-in code).
+         * @example {
+         *       "current_password": "velvet-tram-harbor-917",
+         *       "new_password": "quiet-lantern-meadow-42"
+         *     }
          */
         PasswordChange: {
             /** Current Password */
@@ -1179,7 +1392,16 @@ export interface components {
             /** New Password */
             new_password: string;
         };
-        /** PlaybackOut */
+        /**
+         * PlaybackOut
+         * @example {
+         *       "state": "playing",
+         *       "position": 1312.5,
+         *       "at": 1773522161500,
+         *       "by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "seq": 7
+         *     }
+         */
         PlaybackOut: {
             /**
              * State
@@ -1207,12 +1429,24 @@ export interface components {
              */
             seq: number;
         };
-        /** RefreshIn */
+        /**
+         * RefreshIn
+         * @example {
+         *       "refresh_token": "86d660bd-3ee7-4a5e-bdf3-89532d9ea14d.0.3DTYSGgGa0UphVOKzaEHHL87sx2JapEFLyRXKLcPjKg"
+         *     }
+         */
         RefreshIn: {
             /** Refresh Token */
             refresh_token?: string | null;
         };
-        /** RegisterIn */
+        /**
+         * RegisterIn
+         * @example {
+         *       "email": "anna@example.com",
+         *       "password": "velvet-tram-harbor-917",
+         *       "display_name": "Anna Karenina"
+         *     }
+         */
         RegisterIn: {
             /**
              * Email
@@ -1224,14 +1458,26 @@ export interface components {
             /** Display Name */
             display_name: string;
         };
-        /** ResetIn */
+        /**
+         * ResetIn
+         * @example {
+         *       "token": "Jc1Yk3n0wq3M0Gf0a5p9v2T8uXb6Rr4sLq7dWz1eHyA",
+         *       "new_password": "quiet-lantern-meadow-42"
+         *     }
+         */
         ResetIn: {
             /** Token */
             token: string;
             /** New Password */
             new_password: string;
         };
-        /** RoomCreate */
+        /**
+         * RoomCreate
+         * @example {
+         *       "movie_id": 326,
+         *       "title": "Friday night"
+         *     }
+         */
         RoomCreate: {
             /**
              * Movie Id
@@ -1241,7 +1487,36 @@ export interface components {
             /** Title */
             title?: string | null;
         };
-        /** RoomDetail */
+        /**
+         * RoomDetail
+         * @example {
+         *       "id": "95a0e384-e00a-47f5-9344-f5ed578184ee",
+         *       "movie_id": 326,
+         *       "title": "Friday night",
+         *       "host_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "control": "host",
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "playback": {
+         *         "state": "playing",
+         *         "position": 1312.5,
+         *         "at": 1773522161500,
+         *         "by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *         "seq": 7
+         *       },
+         *       "members": [
+         *         {
+         *           "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *           "name": "Anna Karenina",
+         *           "since": 1773521000000
+         *         },
+         *         {
+         *           "user_id": "1d72e0d7-e3c7-400e-800f-c5c332b30452",
+         *           "name": "Konstantin Levin",
+         *           "since": 1773521042000
+         *         }
+         *       ]
+         *     }
+         */
         RoomDetail: {
             /** Id */
             id: string;
@@ -1269,7 +1544,24 @@ export interface components {
              */
             members: components["schemas"]["MemberOut"][];
         };
-        /** RoomOut */
+        /**
+         * RoomOut
+         * @example {
+         *       "id": "95a0e384-e00a-47f5-9344-f5ed578184ee",
+         *       "movie_id": 326,
+         *       "title": "Friday night",
+         *       "host_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "control": "host",
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "playback": {
+         *         "state": "playing",
+         *         "position": 1312.5,
+         *         "at": 1773522161500,
+         *         "by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *         "seq": 7
+         *       }
+         *     }
+         */
         RoomOut: {
             /** Id */
             id: string;
@@ -1295,6 +1587,23 @@ export interface components {
         /**
          * SessionOut
          * @description The contract's ``Session``: a signed-in user and their token pair.
+         * @example {
+         *       "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ik1PX2I3UGpibDRNb0dVY1MifQ.eyJzdWIiOiI1Y2Q5YWJlZi0yYmViLTQ2YTEtYTNmNy1kZDg0NTMzNmViNmYiLCJzaWQiOiI4NmQ2NjBiZC0zZWU3LTRhNWUtYmRmMy04OTUzMmQ5ZWExNGQiLCJyb2xlIjoidXNlciIsImp0aSI6IjBBVXdsR0JHaUZHY2h5dnpOTjlGUUEiLCJpYXQiOjE3NzM1MTY2MDUsImV4cCI6MTc3MzUxNzUwNSwiaXNzIjoibWFyaWEiLCJhdWQiOiJraW5vd2F5IiwiZW1haWxfdmVyaWZpZWQiOnRydWV9.AsuHiNPrUh3n7s8g8an6D0vM5pMBIInqDnrXdThc5Gk",
+         *       "token_type": "bearer",
+         *       "expires_in": 900,
+         *       "expires_at": 1773517505,
+         *       "refresh_token": "86d660bd-3ee7-4a5e-bdf3-89532d9ea14d.0.3DTYSGgGa0UphVOKzaEHHL87sx2JapEFLyRXKLcPjKg",
+         *       "user": {
+         *         "id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *         "email": "anna@example.com",
+         *         "display_name": "Anna Karenina",
+         *         "avatar_url": "https://kinoway.example/api/v1/avatars/9ae7dce9cd1e0ede27974e241f32023d.webp",
+         *         "role": "user",
+         *         "email_verified": true,
+         *         "created_at": "2026-03-14T19:30:05.123456Z"
+         *       },
+         *       "device_token": "d1.oSHxgfqMHCniHEiSHFOF_w.EJkuV172zSx-546xT3Cn_CHwwNxN4p20OiV_hOwejts"
+         *     }
          */
         SessionOut: {
             /** Access Token */
@@ -1321,7 +1630,12 @@ export interface components {
              */
             device_token?: string | null;
         };
-        /** TokenIn */
+        /**
+         * TokenIn
+         * @example {
+         *       "token": "Jc1Yk3n0wq3M0Gf0a5p9v2T8uXb6Rr4sLq7dWz1eHyA"
+         *     }
+         */
         TokenIn: {
             /** Token */
             token: string;
@@ -1329,6 +1643,13 @@ export interface components {
         /**
          * TokenOut
          * @description OAuth2 password-grant answer (used by Swagger UI's Authorize button).
+         * @example {
+         *       "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ik1PX2I3UGpibDRNb0dVY1MifQ.eyJzdWIiOiI1Y2Q5YWJlZi0yYmViLTQ2YTEtYTNmNy1kZDg0NTMzNmViNmYiLCJzaWQiOiI4NmQ2NjBiZC0zZWU3LTRhNWUtYmRmMy04OTUzMmQ5ZWExNGQiLCJyb2xlIjoidXNlciIsImp0aSI6IjBBVXdsR0JHaUZHY2h5dnpOTjlGUUEiLCJpYXQiOjE3NzM1MTY2MDUsImV4cCI6MTc3MzUxNzUwNSwiaXNzIjoibWFyaWEiLCJhdWQiOiJraW5vd2F5IiwiZW1haWxfdmVyaWZpZWQiOnRydWV9.AsuHiNPrUh3n7s8g8an6D0vM5pMBIInqDnrXdThc5Gk",
+         *       "token_type": "bearer",
+         *       "expires_in": 900,
+         *       "refresh_token": "86d660bd-3ee7-4a5e-bdf3-89532d9ea14d.0.3DTYSGgGa0UphVOKzaEHHL87sx2JapEFLyRXKLcPjKg",
+         *       "device_token": "d1.oSHxgfqMHCniHEiSHFOF_w.EJkuV172zSx-546xT3Cn_CHwwNxN4p20OiV_hOwejts"
+         *     }
          */
         TokenOut: {
             /** Access Token */
@@ -1349,7 +1670,18 @@ export interface components {
              */
             device_token?: string | null;
         };
-        /** UserOut */
+        /**
+         * UserOut
+         * @example {
+         *       "id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "email": "anna@example.com",
+         *       "display_name": "Anna Karenina",
+         *       "avatar_url": "https://kinoway.example/api/v1/avatars/9ae7dce9cd1e0ede27974e241f32023d.webp",
+         *       "role": "user",
+         *       "email_verified": true,
+         *       "created_at": "2026-03-14T19:30:05.123456Z"
+         *     }
+         */
         UserOut: {
             /** Id */
             id: string;
@@ -1372,10 +1704,188 @@ export interface components {
              */
             created_at: string;
         };
-        /** UserPatch */
+        /**
+         * UserPatch
+         * @example {
+         *       "display_name": "Anna K."
+         *     }
+         */
         UserPatch: {
             /** Display Name */
             display_name?: string | null;
+        };
+        /** ErrorDetail */
+        ErrorDetail: {
+            /**
+             * Code
+             * @description snake_case; what clients branch on
+             * @example invalid_token
+             */
+            code: string;
+            /**
+             * Message
+             * @description For people; may change
+             */
+            message: string;
+            /**
+             * Details
+             * @description Validation errors only: `{loc, msg, type}` each, never the value sent
+             * @default null
+             */
+            details: unknown[] | null;
+        };
+        /**
+         * ErrorOut
+         * @description The body of every 4xx/5xx answer.
+         * @example {
+         *       "error": {
+         *         "code": "not_found",
+         *         "message": "No such list"
+         *       }
+         *     }
+         */
+        ErrorOut: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * BadRequestError
+         * @description the body could not be read at all (e.g. not UTF-8)
+         */
+        BadRequestError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "bad_request";
+            };
+        };
+        /**
+         * ConflictError
+         * @description the request contradicts the current state
+         */
+        ConflictError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "conflict";
+            };
+        };
+        /**
+         * CsrfFailedError
+         * @description a cookie-authenticated unsafe request without the right `X-CSRF-Token`
+         */
+        CsrfFailedError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "csrf_failed";
+            };
+        };
+        /**
+         * ForbiddenError
+         * @description not allowed (not an admin, not the host; at sign-in, a disabled account)
+         */
+        ForbiddenError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "forbidden";
+            };
+        };
+        /**
+         * HeadersTooLargeError
+         * @description the request line and headers exceed 16 KiB (from `maria serve`)
+         */
+        HeadersTooLargeError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "headers_too_large";
+            };
+        };
+        /**
+         * InvalidCredentialsError
+         * @description wrong email, password or code
+         */
+        InvalidCredentialsError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "invalid_credentials";
+            };
+        };
+        /**
+         * InvalidTokenError
+         * @description a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists)
+         */
+        InvalidTokenError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "invalid_token";
+            };
+        };
+        /**
+         * NotAuthenticatedError
+         * @description no credentials where they are needed
+         */
+        NotAuthenticatedError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "not_authenticated";
+            };
+        };
+        /**
+         * NotFoundError
+         * @description no such resource
+         */
+        NotFoundError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "not_found";
+            };
+        };
+        /**
+         * PayloadTooLargeError
+         * @description the body is over the limit (1 MiB unless stated)
+         */
+        PayloadTooLargeError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "payload_too_large";
+            };
+        };
+        /**
+         * RateLimitedError
+         * @description a limit was reached; `Retry-After` says in how many seconds to retry
+         */
+        RateLimitedError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "rate_limited";
+            };
+        };
+        /**
+         * TokenExpiredError
+         * @description the access token is past its `exp`: refresh and retry
+         */
+        TokenExpiredError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "token_expired";
+            };
+        };
+        /**
+         * UnavailableError
+         * @description the database (or another dependency) is unreachable: retry later
+         */
+        UnavailableError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "unavailable";
+            };
+        };
+        /**
+         * ValidationError
+         * @description the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor`
+         */
+        ValidationError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "validation_error";
+            };
         };
     };
     responses: never;
@@ -1386,7 +1896,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    get_me_api_v1_users_me_get: {
+    getMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -1404,36 +1914,47 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    delete_me_api_v1_users_me_delete: {
+    deleteMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -1453,36 +1974,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_credentials`: wrong email, password or code; `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidCredentialsError"] | components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    patch_me_api_v1_users_me_patch: {
+    updateMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -1504,36 +2063,74 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    put_avatar_api_v1_users_me_avatar_put: {
+    uploadAvatar: {
         parameters: {
             query?: never;
             header?: never;
@@ -1542,7 +2139,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_put_avatar_api_v1_users_me_avatar_put"];
+                "multipart/form-data": components["schemas"]["Body_uploadAvatar"];
             };
         };
         responses: {
@@ -1555,41 +2152,74 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Over 5 MiB */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
             };
-            /** @description Not an image we take */
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    delete_avatar_api_v1_users_me_avatar_delete: {
+    deleteAvatar: {
         parameters: {
             query?: never;
             header?: never;
@@ -1607,36 +2237,56 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    my_lists_api_v1_users_me_lists_get: {
+    listLists: {
         parameters: {
             query?: never;
             header?: never;
@@ -1654,36 +2304,47 @@ export interface operations {
                     "application/json": components["schemas"]["ListOut"][];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    create_list_api_v1_users_me_lists_post: {
+    createList: {
         parameters: {
             query?: never;
             header?: never;
@@ -1705,43 +2366,83 @@ export interface operations {
                     "application/json": components["schemas"]["ListOut"];
                 };
             };
-            /** @description A limit or a built-in list's rule */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    import_lists_api_v1_users_me_lists_import_post: {
+    importLists: {
         parameters: {
             query?: never;
             header?: never;
@@ -1763,50 +2464,83 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
-            /** @description A limit or a built-in list's rule */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description More than 10,000 ids */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    get_list_api_v1_users_me_lists__slug__get: {
+    getList: {
         parameters: {
             query?: never;
             header?: never;
@@ -1827,43 +2561,56 @@ export interface operations {
                     "application/json": components["schemas"]["ListOut"];
                 };
             };
-            /** @description No such list */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    delete_list_api_v1_users_me_lists__slug__delete: {
+    deleteList: {
         parameters: {
             query?: never;
             header?: never;
@@ -1882,50 +2629,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No such list */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description A limit or a built-in list's rule */
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    patch_list_api_v1_users_me_lists__slug__patch: {
+    updateList: {
         parameters: {
             query?: never;
             header?: never;
@@ -1950,50 +2721,92 @@ export interface operations {
                     "application/json": components["schemas"]["ListOut"];
                 };
             };
-            /** @description No such list */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description A limit or a built-in list's rule */
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    my_items_api_v1_users_me_lists__slug__items_get: {
+    listListItems: {
         parameters: {
             query?: {
                 /** @description Items per page */
@@ -2031,43 +2844,65 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No such list, or a private list of someone else */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    get_item_api_v1_users_me_lists__slug__items__movie_id__get: {
+    getListItem: {
         parameters: {
             query?: never;
             header?: never;
@@ -2090,43 +2925,65 @@ export interface operations {
                     "application/json": components["schemas"]["ItemOut"];
                 };
             };
-            /** @description No such list, or the movie is not in it */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    put_item_api_v1_users_me_lists__slug__items__movie_id__put: {
+    addListItem: {
         parameters: {
             query?: never;
             header?: never;
@@ -2162,50 +3019,92 @@ export interface operations {
                     "application/json": components["schemas"]["ItemOut"];
                 };
             };
-            /** @description No such list */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description A limit or a built-in list's rule */
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    delete_item_api_v1_users_me_lists__slug__items__movie_id__delete: {
+    removeListItem: {
         parameters: {
             query?: never;
             header?: never;
@@ -2226,43 +3125,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No such list */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    public_items_api_v1_users__user_id__lists__slug__items_get: {
+    listPublicListItems: {
         parameters: {
             query?: {
                 /** @description Items per page */
@@ -2302,43 +3232,65 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No such list, or a private list of someone else */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    create_room_api_v1_rooms_post: {
+    createRoom: {
         parameters: {
             query?: never;
             header?: never;
@@ -2360,36 +3312,85 @@ export interface operations {
                     "application/json": components["schemas"]["RoomOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    get_room_api_v1_rooms__room_id__get: {
+    getRoom: {
         parameters: {
             query?: never;
             header?: never;
@@ -2409,36 +3410,56 @@ export interface operations {
                     "application/json": components["schemas"]["RoomDetail"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    delete_room_api_v1_rooms__room_id__delete: {
+    deleteRoom: {
         parameters: {
             query?: never;
             header?: never;
@@ -2456,36 +3477,65 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    list_messages_api_v1_rooms__room_id__messages_get: {
+    listRoomMessages: {
         parameters: {
             query?: {
                 /** @description A message id: page from before it */
@@ -2509,36 +3559,65 @@ export interface operations {
                     "application/json": components["schemas"]["MessageOut"][];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    register_api_v1_auth_register_post: {
+    register: {
         parameters: {
             query?: never;
             header?: never;
@@ -2560,36 +3639,76 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `conflict`: the request contradicts the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    login_api_v1_auth_login_post: {
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -2611,36 +3730,85 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_credentials`: wrong email, password or code */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidCredentialsError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    token_api_v1_auth_token_post: {
+    createToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -2649,7 +3817,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_token_api_v1_auth_token_post"];
+                "application/x-www-form-urlencoded": components["schemas"]["Body_createToken"];
             };
         };
         responses: {
@@ -2662,36 +3830,85 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_credentials`: wrong email, password or code */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidCredentialsError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    refresh_api_v1_auth_refresh_post: {
+    refreshSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -2713,36 +3930,85 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    logout_api_v1_auth_logout_post: {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -2762,36 +4028,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    sessions_api_v1_auth_sessions_get: {
+    listSessions: {
         parameters: {
             query?: never;
             header?: never;
@@ -2809,36 +4113,47 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceSessionOut"][];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    end_session_api_v1_auth_sessions__session_id__delete: {
+    endSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -2856,36 +4171,65 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    forgot_password_api_v1_auth_password_forgot_post: {
+    requestPasswordReset: {
         parameters: {
             query?: never;
             header?: never;
@@ -2905,36 +4249,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    reset_password_api_v1_auth_password_reset_post: {
+    resetPassword: {
         parameters: {
             query?: never;
             header?: never;
@@ -2954,36 +4329,65 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    send_verification_api_v1_auth_email_verify_send_post: {
+    sendVerificationEmail: {
         parameters: {
             query?: never;
             header?: never;
@@ -2999,36 +4403,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    verify_email_api_v1_auth_email_verify_post: {
+    verifyEmail: {
         parameters: {
             query?: never;
             header?: never;
@@ -3048,36 +4483,65 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    send_code_api_v1_auth_email_code_post: {
+    sendSignInCode: {
         parameters: {
             query?: never;
             header?: never;
@@ -3097,36 +4561,67 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    sign_in_with_code_api_v1_auth_email_code_verify_post: {
+    signInWithCode: {
         parameters: {
             query?: never;
             header?: never;
@@ -3148,36 +4643,76 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_credentials`: wrong email, password or code */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidCredentialsError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `rate_limited`: a limit was reached; `Retry-After` says in how many seconds to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    change_password_api_v1_users_me_password_post: {
+    changePassword: {
         parameters: {
             query?: never;
             header?: never;
@@ -3197,36 +4732,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_credentials`: wrong email, password or code; `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidCredentialsError"] | components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    export_me_api_v1_users_me_export_get: {
+    exportMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -3241,41 +4814,131 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "version": 1,
+                     *       "account": {
+                     *         "id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+                     *         "email": "anna@example.com",
+                     *         "display_name": "Anna Karenina",
+                     *         "avatar_url": "https://kinoway.example/api/v1/avatars/9ae7dce9cd1e0ede27974e241f32023d.webp",
+                     *         "role": "user",
+                     *         "email_verified": true,
+                     *         "has_password": true,
+                     *         "created_at": "2026-03-14T19:30:05.123456+00:00"
+                     *       },
+                     *       "sessions": [
+                     *         {
+                     *           "id": "86d660bd-3ee7-4a5e-bdf3-89532d9ea14d",
+                     *           "created_at": "2026-03-14T19:30:05.154673+00:00",
+                     *           "last_used_at": "2026-03-14T21:02:41.500120+00:00",
+                     *           "expires_at": "2026-04-13T21:02:41.500120+00:00",
+                     *           "revoked_at": null,
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0"
+                     *         }
+                     *       ],
+                     *       "known_addresses": [
+                     *         {
+                     *           "address": "203.0.113.7",
+                     *           "last_seen_at": "2026-03-14T21:02:41.500120+00:00"
+                     *         }
+                     *       ],
+                     *       "lists": [
+                     *         {
+                     *           "slug": "favorites",
+                     *           "title": "Favorites",
+                     *           "is_public": true,
+                     *           "builtin": true,
+                     *           "created_at": "2026-03-14T19:30:05.141807+00:00",
+                     *           "updated_at": "2026-03-14T21:02:41.500120+00:00",
+                     *           "items": [
+                     *             {
+                     *               "movie_id": 326,
+                     *               "added_at": "2026-03-14T21:02:41.500120+00:00",
+                     *               "note": "Rewatch with Dad"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "slug": "watch-later",
+                     *           "title": "Watch later",
+                     *           "is_public": false,
+                     *           "builtin": true,
+                     *           "created_at": "2026-03-14T19:30:05.141807+00:00",
+                     *           "updated_at": "2026-03-14T19:30:05.141807+00:00",
+                     *           "items": []
+                     *         }
+                     *       ],
+                     *       "messages": [
+                     *         {
+                     *           "room_id": "95a0e384-e00a-47f5-9344-f5ed578184ee",
+                     *           "id": "f39314db-0f4c-4c32-909b-77efdc58ca3a",
+                     *           "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+                     *           "name": "Anna Karenina",
+                     *           "text": "Popcorn is ready!",
+                     *           "timestamp": 1773522170250,
+                     *           "seq": 42
+                     *         }
+                     *       ],
+                     *       "audit": [
+                     *         {
+                     *           "at": "2026-03-14T19:30:05.157524+00:00",
+                     *           "event": "registered",
+                     *           "actor_id": null,
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0",
+                     *           "detail": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     };
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    my_audit_api_v1_users_me_audit_get: {
+    listMyAuditEvents: {
         parameters: {
             query?: {
                 cursor?: string | null;
@@ -3296,36 +4959,56 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    list_users_api_v1_admin_users_get: {
+    adminListUsers: {
         parameters: {
             query?: {
                 query?: string | null;
@@ -3347,36 +5030,65 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUserPage"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    get_user_api_v1_admin_users__user_id__get: {
+    adminGetUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3396,36 +5108,74 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUserOut"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    delete_user_api_v1_admin_users__user_id__delete: {
+    adminDeleteUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3443,43 +5193,83 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The last admin can't be demoted, disabled or deleted */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    patch_user_api_v1_admin_users__user_id__patch: {
+    adminUpdateUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -3503,43 +5293,92 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUserOut"];
                 };
             };
-            /** @description The last admin can't be demoted, disabled or deleted */
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`: the request contradicts the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    user_sessions_api_v1_admin_users__user_id__sessions_get: {
+    adminListUserSessions: {
         parameters: {
             query?: never;
             header?: never;
@@ -3559,36 +5398,74 @@ export interface operations {
                     "application/json": components["schemas"]["AdminSessionOut"][];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    end_user_session_api_v1_admin_users__user_id__sessions__session_id__delete: {
+    adminEndUserSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -3607,36 +5484,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    audit_api_v1_admin_audit_get: {
+    adminListAuditEvents: {
         parameters: {
             query?: {
                 user_id?: string | null;
@@ -3659,36 +5574,65 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    get_avatar_api_v1_avatars__digest__webp_get: {
+    getAvatar: {
         parameters: {
             query?: never;
             header?: {
@@ -3701,7 +5645,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description A 256×256 WebP image */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3710,43 +5654,72 @@ export interface operations {
                     "image/webp": unknown;
                 };
             };
-            /** @description No such avatar */
-            404: {
+            /** @description Not modified: the ETag sent in If-None-Match */
+            304: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
     };
-    jwks__well_known_jwks_json_get: {
+    getJwks: {
         parameters: {
             query?: never;
             header?: {
@@ -3763,6 +5736,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "OKP",
+                     *           "crv": "Ed25519",
+                     *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                     *           "kid": "k7Q2mZ4xN8vR1tYb",
+                     *           "alg": "EdDSA",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/jwk-set+json": {
                         keys: {
                             /** @enum {string} */
@@ -3787,36 +5774,27 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
-            503: {
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
         };
     };
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -3831,41 +5809,85 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: string;
                     };
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
-            503: {
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
         };
     };
-    metrics_metrics_get: {
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text, or OpenMetrics when `Accept` asks for it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                    "application/openmetrics-text": unknown;
+                };
+            };
+            /** @description `not_authenticated`: no credentials where they are needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotAuthenticatedError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+        };
+    };
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -3879,82 +5901,45 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Invalid request (`validation_error`) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    readyz_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "redis": "ok"
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: string;
                     };
                 };
             };
-            /** @description Invalid request (`validation_error`) */
-            422: {
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            /** @description A dependency is down (`unavailable`, `Retry-After`) */
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Refused; `error.code` says why */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["UnavailableError"];
                 };
             };
         };
