@@ -1,0 +1,92 @@
+"""The room row's changes for keeping members in step: the queue and the gate's start.
+
+Like every change several instances may race on (``store``), each is a conditional
+``UPDATE … WHERE <the seq read> RETURNING``: the database decides who wins. A queue change
+that changes the media also changes the playback, so it holds only if neither moved since
+it was read; losing the race is retried from a fresh read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import or_, update
+
+from maria.db import Database
+from maria.errors import Conflict, Forbidden, NotFound
+from maria.rooms.models import Room
+from maria.rooms.playback import Playback, now_ms
+from maria.rooms.queue import Queue
+from maria.rooms.views import playback_of, queue_of
+
+ATTEMPTS = 10
+
+# What a queue operation makes of (queue, playback) at ``now``: the queue unchanged (the
+# same object) or a new one, and a new playback if the media changed.
+QueueEdit = Callable[[Queue, Playback, int], tuple[Queue, Playback | None]]
+
+
+def _playback_values(new: Playback) -> dict[str, Any]:
+    return {
+        "playback_state": new.state,
+        "playback_position": new.position,
+        "playback_at": new.at,
+        "playback_by": new.by,
+        "playback_seq": new.seq,
+    }
+
+
+async def change_queue(
+    database: Database, room_id: str, *, user_id: str, edit: QueueEdit
+) -> tuple[Queue, Playback | None] | None:
+    """Apply ``edit`` as ``user_id`` (a controller): compare-and-set on ``queue_seq`` (and
+    ``playback_seq`` when the media changes), retried when another change won the race.
+    None if the edit changed nothing."""
+    controls = or_(Room.host_id == user_id, Room.control == "everyone")
+    for _ in range(ATTEMPTS):
+        async with database.autocommit() as db:
+            room = await db.get(Room, room_id)
+            if room is None:
+                raise NotFound("No such room")
+            if room.host_id != user_id and room.control != "everyone":
+                raise Forbidden("Only the host controls the queue")
+            queue, playback = queue_of(room), playback_of(room)
+        new, new_playback = edit(queue, playback, now_ms())
+        if new is queue:
+            return None
+        values: dict[str, Any] = {
+            "queue_items": new.items_json(),
+            "queue_index": new.index,
+            "movie_id": new.movie_id,
+            "media_seq": new.media_seq,
+            "queue_seq": new.seq,
+        }
+        conditions = [Room.id == room_id, Room.queue_seq == queue.seq, controls]
+        if new_playback is not None:
+            values.update(_playback_values(new_playback))
+            conditions.append(Room.playback_seq == playback.seq)
+        async with database.autocommit() as db:  # one statement: no BEGIN/COMMIT round trips
+            result = await db.execute(
+                update(Room).where(*conditions).values(**values).returning(Room.id)
+            )
+            if result.scalar_one_or_none() is not None:
+                return new, new_playback
+    raise Conflict("The queue is changing too fast; try again")
+
+
+async def start(database: Database, room_id: str, waiting: Playback, new: Playback) -> bool:
+    """Store the scheduled start of the play ``waiting`` held; whether this call did it
+    (False: the state moved on, or another instance started it first)."""
+    async with database.autocommit() as db:
+        result = await db.execute(
+            update(Room)
+            .where(
+                Room.id == room_id,
+                Room.playback_seq == waiting.seq,
+                Room.playback_state == "waiting",
+            )
+            .values(**_playback_values(new))
+            .returning(Room.id)
+        )
+        return result.scalar_one_or_none() is not None
