@@ -264,6 +264,34 @@ async def test_a_member_who_joins_while_waiting_blocks_only_once_buffering(
     await close_all(a, e)
 
 
+async def test_an_instance_new_to_the_room_learns_who_is_buffering(setup: Setup, api: Api) -> None:
+    """With two instances: Ann and Bob on the first; Cat is the first member the second
+    one serves. It has heard none of the earlier reports, so it asks; Cat's `ready` then
+    starts nothing while Bob is buffering."""
+    ann, bob, cat = await users(api, "Ann", "Bob", "Cat")
+    room = (await api.room(ann))["id"]
+    a = await Peer.open(setup.url(0), room, ann["access_token"])
+    b = await Peer.open(setup.url(0), room, bob["access_token"])
+    await report(a, "ready", [a, b], uid(ann))
+    await report(b, "buffering", [a, b], uid(bob))
+    await a.send({"type": "playback", "action": "play", "position": 0})
+    await everyone([a, b], "playback", state="waiting")
+
+    c = await Peer.open(setup.url(1), room, cat["access_token"])
+    known = dict(c.welcome["ready"])
+    while known != {uid(ann): "ready", uid(bob): "buffering"}:  # in the welcome, or after it
+        frame = await c.expect("ready")
+        known[frame["user_id"]] = frame["state"]
+    await report(c, "ready", [a, b, c], uid(cat))
+    await asyncio.sleep(0.5)  # time enough for a start that must not come
+    detail = (await api.get(ann, f"/api/v1/rooms/{room}")).json()
+    assert detail["playback"]["state"] == "waiting"
+    await b.send({"type": "ready", "state": "ready"})
+    starts = await everyone([a, b, c], "playback", state="playing")
+    assert all(s == starts[0] for s in starts)
+    await close_all(a, b, c)
+
+
 async def test_the_ready_timeout_starts_a_waiting_play(setup: Setup) -> None:
     setup.restart(MARIA_ROOM_READY_TIMEOUT="1")
     try:

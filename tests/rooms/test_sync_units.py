@@ -11,7 +11,13 @@ from maria.errors import Conflict, NotFound
 from maria.rooms import events, queue
 from maria.rooms.clock import SAMPLES, BadPong, Clock, Estimate
 from maria.rooms.drift import drift
-from maria.rooms.events import PlaybackEvent, QueueEvent, ReadyEvent
+from maria.rooms.events import (
+    PlaybackEvent,
+    QueueEvent,
+    ReadyEvent,
+    ReadyFillEvent,
+    ReadyQueryEvent,
+)
 from maria.rooms.gate import (
     MAX_RTT_MS,
     MIN_LEAD_MS,
@@ -88,6 +94,15 @@ def test_the_ready_board() -> None:
     assert board.drop("ann") and not board.drop("ann")
     assert board.state("ann") is None and not board.blocking()
     assert board.lead_ms({"bob": 130.0}) == 260  # bob's 90 ms reported, 130 ms measured here
+
+
+def test_another_instances_word_fills_only_what_a_board_lacks() -> None:
+    board = ReadyBoard()
+    board.report("ann", "ready", 3, 0.0)
+    assert not board.fill("ann", "buffering", 3, 0.0)  # what it heard itself stands
+    assert board.fill("bob", "buffering", 3, 400.0)
+    assert board.states() == {"ann": "ready", "bob": "buffering"}
+    assert board.lead_ms() == 800  # the answer brings the round trip too
 
 
 # -- the clock ------------------------------------------------------------------------
@@ -256,6 +271,8 @@ def test_the_queue_is_stored_and_read_back() -> None:
         QueueEvent(Queue(), Playback("waiting", 0.0, T0, "u1", 9), None),
         PlaybackEvent(Playback("waiting", 3.0, T0, "u1", 2), "inst"),
         PlaybackEvent(Playback("playing", 3.0, T0 + 200, "u1", 3)),
+        ReadyQueryEvent("inst"),
+        ReadyFillEvent({"u1": ("ready", 2, 31.5), "u2": ("buffering", 2, 0.0)}, "inst"),
     ],
 )
 def test_events_travel_unchanged(event: events.RoomEvent) -> None:
@@ -272,6 +289,9 @@ def test_events_travel_unchanged(event: events.RoomEvent) -> None:
         '{"k":"queue","q":{"items":{},"index":null,"movie_id":1,"media_seq":0,"seq":0}}',
         '{"k":"queue","q":{"items":[{"id":1}],"index":null,"movie_id":1,"media_seq":0,"seq":0}}',
         '{"k":"playback","p":{"state":"stopped","position":0,"at":0,"by":null,"seq":1}}',
+        '{"k":"ready_fill","s":{"u":["ready",1]},"o":"i"}',
+        '{"k":"ready_fill","s":{"u":["unknown",1,0]},"o":"i"}',
+        '{"k":"ready_query"}',
     ],
 )
 def test_malformed_events_are_refused(body: str) -> None:

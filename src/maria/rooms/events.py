@@ -13,8 +13,11 @@ Wire forms (``k`` is the kind): ``{"k":"chat","m":[Message...]}``,
 ``{"k":"control","mode","host_id","seq"}``, ``{"k":"deleted"}``,
 ``{"k":"ready","u":user,"s":state,"r":rtt,"m":media_seq,"o":origin}``,
 ``{"k":"queue","q":{items,index,movie_id,media_seq,seq},"p":playback|null,"o":origin}``.
-``o`` names the instance that made the change: it is the one that checks the ready gate
-when the event comes back (``sync``).
+``{"k":"ready_query","o":origin}`` (an instance starts serving the room and asks for the
+ready states), ``{"k":"ready_fill","s":{user:[state,media_seq,rtt]},"o":origin}`` (the
+answer: the states of the answering instance's members, which fill only what a board
+lacks). ``o`` names the instance that made the change: it is the one that checks the ready
+gate when the event comes back (``sync``).
 """
 
 from __future__ import annotations
@@ -82,6 +85,22 @@ class ReadyEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadyQueryEvent:
+    """An instance started serving the room: the others tell it their members' states."""
+
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyFillEvent:
+    """The ready states (state, media_seq, rtt) of the answering instance's members, for
+    boards that have none for them (a board's own newer knowledge stands)."""
+
+    states: dict[str, tuple[Literal["ready", "buffering"], int, float]]
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
 class QueueEvent:
     """The queue after a change, and the playback if the media changed with it."""
 
@@ -98,6 +117,8 @@ RoomEvent = (
     | ControlEvent
     | DeletedEvent
     | ReadyEvent
+    | ReadyQueryEvent
+    | ReadyFillEvent
     | QueueEvent
 )
 
@@ -123,6 +144,11 @@ def _wire(event: RoomEvent) -> dict[str, Any]:
             "m": event.media_seq,
             "o": event.origin,
         }
+    if isinstance(event, ReadyQueryEvent):
+        return {"k": "ready_query", "o": event.origin}
+    if isinstance(event, ReadyFillEvent):
+        states = {user: list(value) for user, value in event.states.items()}
+        return {"k": "ready_fill", "s": states, "o": event.origin}
     if isinstance(event, QueueEvent):
         playback = None if event.playback is None else event.playback.as_dict()
         return {"k": "queue", "q": event.queue.as_dict(), "p": playback, "o": event.origin}
@@ -213,6 +239,25 @@ def _queue(value: object) -> Queue:
     )
 
 
+def _fill(obj: dict[str, Any]) -> ReadyFillEvent:
+    states = obj.get("s")
+    if not isinstance(states, dict):
+        raise BadEvent("ready_fill needs states")
+    found: dict[str, tuple[Literal["ready", "buffering"], int, float]] = {}
+    for user_id, value in states.items():
+        if not isinstance(value, list) or len(value) != 3:
+            raise BadEvent("a ready state must be [state, media_seq, rtt]")
+        state, media_seq, rtt = value
+        if state not in ("ready", "buffering"):
+            raise BadEvent("ready state must be ready or buffering")
+        found[user_id] = (
+            "ready" if state == "ready" else "buffering",
+            _int(media_seq, "media_seq"),
+            _number(rtt, "rtt"),
+        )
+    return ReadyFillEvent(found, _str(obj.get("o"), "origin"))
+
+
 def _ready(obj: dict[str, Any]) -> ReadyEvent:
     state = obj.get("s")
     if state not in ("ready", "buffering", "unknown"):
@@ -266,6 +311,10 @@ def decode(body: str) -> RoomEvent:
         return DeletedEvent()
     if kind == "ready":
         return _ready(obj)
+    if kind == "ready_query":
+        return ReadyQueryEvent(_str(obj.get("o"), "origin"))
+    if kind == "ready_fill":
+        return _fill(obj)
     if kind == "queue":
         playback = obj.get("p")
         return QueueEvent(

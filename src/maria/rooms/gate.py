@@ -63,6 +63,7 @@ class ReadyBoard:
     def __init__(self) -> None:
         self._marks: dict[str, Mark] = {}
         self._rtts: dict[str, float] = {}
+        self.asked = False  # whether this instance asked the others for their states
 
     def report(self, user_id: str, state: ReadyState, media_seq: int, rtt: float) -> bool:
         """A member's report for media ``media_seq``; whether their state changed. A report
@@ -74,6 +75,16 @@ class ReadyBoard:
             return False
         self._marks[user_id] = Mark(state, media_seq)
         return held is None or held.state != state
+
+    def fill(self, user_id: str, state: ReadyState, media_seq: int, rtt: float) -> bool:
+        """Another instance's word for a member this board knows nothing of (it started
+        serving the room lately); whether it was taken."""
+        if user_id in self._marks:
+            return False
+        return self.report(user_id, state, media_seq, rtt)
+
+    def mark(self, user_id: str) -> Mark | None:
+        return self._marks.get(user_id)
 
     def drop(self, user_id: str) -> bool:
         """The member has no state any more (gone); whether they had one."""

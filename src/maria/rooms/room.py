@@ -26,6 +26,7 @@ from maria.rooms.events import (
     PlaybackEvent,
     QueueEvent,
     ReadyEvent,
+    ReadyFillEvent,
     RoomEvent,
 )
 from maria.rooms.gate import ReadyBoard
@@ -225,6 +226,8 @@ class LocalRoom:
             self.reported(event)
         elif isinstance(event, QueueEvent):
             self.queued(event)
+        elif isinstance(event, ReadyFillEvent):
+            self.filled(event)
 
     def played(self, state: Playback) -> None:
         assert self._view is not None
@@ -243,6 +246,14 @@ class LocalRoom:
             changed = self.ready.report(event.user_id, event.state, event.media_seq, event.rtt)
         if changed:
             self.fanout(protocol.ready(event.user_id, event.state))
+
+    def filled(self, event: ReadyFillEvent) -> None:
+        """Another instance's members' states, where this board has none."""
+        assert self._view is not None
+        current = self._view.queue.media_seq
+        for user_id, (state, media_seq, rtt) in event.states.items():
+            if media_seq >= current and self.ready.fill(user_id, state, media_seq, rtt):
+                self.fanout(protocol.ready(user_id, state))
 
     def queued(self, event: QueueEvent) -> None:
         """A queue change; a new media resets everyone present to buffering (no frame each:

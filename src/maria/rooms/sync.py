@@ -10,29 +10,39 @@ and drift.
   the event that may have made it so (a ready report, the waiting play itself, a media
   change) checks when that event comes back through the broker: by then its replica holds
   every report published before it, and a report published later is checked by its own
-  publisher. Every instance's tick starts a play that waited out the timeout. The start is
-  a compare-and-set on the playback's ``seq``: however many try, exactly one stores it,
-  and its one event gives every member the same ``at``.
+  publisher. (An instance that starts serving a room has heard no earlier report: it asks,
+  and the others answer with their members' states, which fill only what it lacks.)
+  Every instance's tick starts a play that waited out the timeout. The start is a
+  compare-and-set on the playback's ``seq``: however many try, exactly one stores it, and
+  its one event gives every member the same ``at``.
 - Drift: a member's reported position against the room's (``drift``), answered to them only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from maria.db import Database
 from maria.rooms import protocol, sync_store
 from maria.rooms.clock import FIRST_PINGS, PING_EVERY, BadPong
 from maria.rooms.conn import Conn
 from maria.rooms.drift import drift
-from maria.rooms.events import PlaybackEvent, QueueEvent, ReadyEvent, RoomEvent
+from maria.rooms.events import (
+    PlaybackEvent,
+    QueueEvent,
+    ReadyEvent,
+    ReadyFillEvent,
+    ReadyQueryEvent,
+    RoomEvent,
+)
 from maria.rooms.gate import ReadyState, due, started
 from maria.rooms.playback import Playback, now_ms
 from maria.rooms.registry import Registry
 from maria.rooms.room import LocalRoom
 
-Publish = Callable[[str, RoomEvent], Awaitable[None]]
+Publish = Callable[[str, RoomEvent], Coroutine[Any, Any, None]]
 
 
 class Sync:
@@ -48,7 +58,12 @@ class Sync:
     # -- the clock --------------------------------------------------------------------------
 
     def greet(self, conn: Conn) -> None:
-        """Ping a socket that just joined, and three more times in its first ~2 s."""
+        """Ping a socket that just joined, and three more times in its first ~2 s; if the
+        room is new here, ask the other instances for the ready states."""
+        room = self._rooms.get(conn.room_id)
+        if room is not None and not room.ready.asked:
+            room.ready.asked = True
+            self._rooms.spawn(self._publish(room.id, ReadyQueryEvent(self._rooms.instance)))
         self._ping(conn)
         loop = asyncio.get_running_loop()
         for delay in FIRST_PINGS:
@@ -97,12 +112,26 @@ class Sync:
     # -- the gate ---------------------------------------------------------------------------
 
     def after(self, room: LocalRoom, event: RoomEvent) -> None:
-        """An event was applied: if this instance published it, check the gate."""
+        """An event was applied: if this instance published it, check the gate; if another
+        instance asks for the ready states, tell it those of the members here."""
+        if isinstance(event, ReadyQueryEvent):
+            if event.origin != self._rooms.instance:
+                self._rooms.spawn(self._answer(room))
+            return
         mine = isinstance(event, ReadyEvent | PlaybackEvent | QueueEvent) and (
             event.origin == self._rooms.instance
         )
         if mine:
             self.check(room)
+
+    async def _answer(self, room: LocalRoom) -> None:
+        states = {}
+        for conn in room.one_conn_per_user():
+            mark = room.ready.mark(conn.user_id)
+            if mark is not None:
+                states[conn.user_id] = (mark.state, mark.media_seq, conn.clock.rtt)
+        if states:
+            await self._publish(room.id, ReadyFillEvent(states, self._rooms.instance))
 
     def check(self, room: LocalRoom) -> None:
         """Start a waiting play if nobody is buffering."""
