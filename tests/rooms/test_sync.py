@@ -138,8 +138,9 @@ async def close_all(*peers: Peer) -> None:
         await peer.close()
 
 
-def now_ms() -> float:
-    return time.time() * 1000
+def now_ms() -> int:
+    """Unix ms, as the server counts them (floored)."""
+    return time.time_ns() // 1_000_000
 
 
 # -- the ready gate ---------------------------------------------------------------------

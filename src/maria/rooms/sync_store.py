@@ -1,9 +1,10 @@
 """The room row's changes for keeping members in step: the queue and the gate's start.
 
-Like every change several instances may race on (``store``), each is a conditional
-``UPDATE … WHERE <the seq read> RETURNING``: the database decides who wins. A queue change
-that changes the media also changes the playback, so it holds only if neither moved since
-it was read; losing the race is retried from a fresh read.
+The database decides every race. A queue change holds the room row for its transaction
+(concurrent edits take turns), and one that changes the media also changes the playback,
+so it holds only if the playback did not move since it was read. The gate's start is one
+conditional ``UPDATE … WHERE <the waiting seq> RETURNING``: however many instances try,
+one stores it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 
 from maria.db import Database
 from maria.errors import Conflict, Forbidden, NotFound
@@ -19,8 +20,6 @@ from maria.rooms.models import Room
 from maria.rooms.playback import Playback, now_ms
 from maria.rooms.queue import Queue
 from maria.rooms.views import playback_of, queue_of
-
-ATTEMPTS = 10
 
 # What a queue operation makes of (queue, playback) at ``now``: the queue unchanged (the
 # same object) or a new one, and a new playback if the media changed.
@@ -40,20 +39,31 @@ def _playback_values(new: Playback) -> dict[str, Any]:
 async def change_queue(
     database: Database, room_id: str, *, user_id: str, edit: QueueEdit
 ) -> tuple[Queue, Playback | None] | None:
-    """Apply ``edit`` as ``user_id`` (a controller): compare-and-set on ``queue_seq`` (and
-    ``playback_seq`` when the media changes), retried when another change won the race.
-    None if the edit changed nothing."""
-    controls = or_(Room.host_id == user_id, Room.control == "everyone")
-    for _ in range(ATTEMPTS):
-        async with database.autocommit() as db:
-            room = await db.get(Room, room_id)
-            if room is None:
-                raise NotFound("No such room")
-            if room.host_id != user_id and room.control != "everyone":
-                raise Forbidden("Only the host controls the queue")
-            queue, playback = queue_of(room), playback_of(room)
+    """Apply ``edit`` as ``user_id`` (a controller); None if it changed nothing.
+
+    One transaction that takes the room row first (a no-op ``UPDATE … RETURNING``, as
+    ``lists.store.lock_list`` does: the row lock on Postgres, the write lock on SQLite), so
+    concurrent edits from any instance wait their turn instead of losing a race: a retry
+    loop of compare-and-sets starved one of two writers editing back to back (ten losses
+    running). The write still names the ``queue_seq`` (and ``playback_seq``) it read.
+    """
+    async with database.work() as work:
+        room = (
+            await work.db.execute(
+                update(Room)
+                .where(Room.id == room_id)
+                .values(queue_seq=Room.queue_seq)
+                .returning(Room)
+            )
+        ).scalar_one_or_none()
+        if room is None:
+            raise NotFound("No such room")
+        if room.host_id != user_id and room.control != "everyone":
+            raise Forbidden("Only the host controls the queue")
+        queue, playback = queue_of(room), playback_of(room)
         new, new_playback = edit(queue, playback, now_ms())
         if new is queue:
+            work.discard()
             return None
         values: dict[str, Any] = {
             "queue_items": new.items_json(),
@@ -62,17 +72,16 @@ async def change_queue(
             "media_seq": new.media_seq,
             "queue_seq": new.seq,
         }
-        conditions = [Room.id == room_id, Room.queue_seq == queue.seq, controls]
+        conditions = [Room.id == room_id, Room.queue_seq == queue.seq]
         if new_playback is not None:
             values.update(_playback_values(new_playback))
             conditions.append(Room.playback_seq == playback.seq)
-        async with database.autocommit() as db:  # one statement: no BEGIN/COMMIT round trips
-            result = await db.execute(
-                update(Room).where(*conditions).values(**values).returning(Room.id)
-            )
-            if result.scalar_one_or_none() is not None:
-                return new, new_playback
-    raise Conflict("The queue is changing too fast; try again")
+        result = await work.db.execute(
+            update(Room).where(*conditions).values(**values).returning(Room.id)
+        )
+        if result.scalar_one_or_none() is None:  # not while the row is held: a guard
+            raise Conflict("The room changed meanwhile; try again")
+    return new, new_playback
 
 
 async def start(database: Database, room_id: str, waiting: Playback, new: Playback) -> bool:
