@@ -201,7 +201,7 @@ QUEUE_NEEDS = {
 
 def _queue(frame: dict[str, Any], _: Sender) -> Answer | Refusal:
     op = frame.get("op")
-    if op not in QUEUE_NEEDS:
+    if not isinstance(op, str) or op not in QUEUE_NEEDS:
         return refused("validation_error")
     checks = {
         "movie_id": lambda v: _int_in(v, 1, 2**31 - 1),
