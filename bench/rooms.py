@@ -1,7 +1,9 @@
-"""Rooms benchmark (issue 4): one watch-together room under a chat burst, and idle sockets.
+"""Rooms benchmark (issues 4, 13): one watch-together room under a chat burst, idle sockets,
+and a play through the ready gate.
 
     .venv/bin/python bench/rooms.py [--setup one|two|both] [--members 200] [--messages 1000]
                                     [--senders 10] [--idle 400] [--rates 0,100,200]
+                                    [--gate-rounds 5]
 
 For each set-up it starts Maria (``maria serve``) on free loopback ports:
 
@@ -21,7 +23,14 @@ text; clients and clock are in this process, so the script reports:
 - latency from send to receipt at each member: p50, p99 (goal < 250 ms) and max;
 - CPU per delivery of the servers and of this process (the load generator) during a round;
 - memory per idle connection: the server processes' RSS before and after ``--idle`` more
-  members join (100 per room) and sit idle, divided by their number (goal < 50 KiB).
+  members join (100 per room) and sit idle, divided by their number (goal < 50 KiB);
+- the ready gate (``--gate-rounds`` rounds): every member reports ``buffering``, the host
+  plays (everyone receives ``waiting``), then every member reports ``ready``; the time from
+  the last ``ready`` sent to the scheduled start's ``playback`` frame at each member (p50,
+  p99, max over members and rounds), how many received it before its ``at``, and the spread
+  of the ``at`` values the members received (goal: 0, one moment for everyone; and every
+  member got the start). Members do not answer the server's clock pings, so the lead is the
+  minimum, 200 ms.
 
 In production every member is another machine; here the members share this machine's
 cores with the servers, so a member must cost next to nothing while a round runs, or the
@@ -88,6 +97,7 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
         MARIA_ARGON2_MEMORY_KIB="1024",  # registration is not what is measured
         MARIA_ARGON2_TIME_COST="1",
         MARIA_ROOM_CHAT_LIMIT="1000000",
+        MARIA_ROOM_CAPACITY="10000",  # a room of --members (the default capacity is 200)
         **extra,
     )
     return env
@@ -418,6 +428,89 @@ async def idle_memory(servers_: list[Server], count: int) -> float:
     return (after - before) / count
 
 
+async def quiet(members: list[Member], since: int) -> None:
+    """Until every socket has been quiet for a second (at most 300 s)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if time.monotonic_ns() - max(since, *(m.last_ns for m in members)) >= 1_000_000_000:
+            return
+        await asyncio.sleep(0.05)
+
+
+def frames_of(member: Member, kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """The parsed frames of type ``kind`` since the member's texts were cleared."""
+    found = []
+    for at, raw in member.texts:
+        if f'"type":"{kind}"' in raw:
+            frame = json.loads(raw)
+            if frame.get("type") == kind:
+                found.append((at, frame))
+    return found
+
+
+def everyone_sends(members: list[Member], frame: dict[str, Any]) -> int:
+    """Every member sends ``frame`` (parsed first, so the pongs go out); the time the last
+    one was handed to its socket, monotonic ns."""
+    for m in members:
+        m.parse()
+        m.texts.clear()
+    for m in members:
+        m.send(frame)
+    return time.monotonic_ns()
+
+
+async def gate_round(members: list[Member]) -> dict[str, Any]:
+    """One play through the ready gate (``members[0]`` hosts): all buffering, a play that
+    waits, then all ready; what the last ``ready`` took to become a start everywhere."""
+    host = members[0]
+    await quiet(members, everyone_sends(members, {"type": "ready", "state": "buffering"}))
+    host.send({"type": "playback", "action": "play"})
+    await quiet(members, time.monotonic_ns())
+    for m in members:
+        m.parse()
+    waited = sum(any(f["state"] == "waiting" for _, f in frames_of(m, "playback")) for m in members)
+    wall_ms, mono_ns = time.time() * 1000, time.monotonic_ns()
+    last = everyone_sends(members, {"type": "ready", "state": "ready"})
+    await quiet(members, last)
+    latencies, ats, early = [], set(), 0
+    for m in members:
+        m.parse()
+        starts = [(t, f) for t, f in frames_of(m, "playback") if f["state"] == "playing"]
+        if not starts:
+            continue
+        received, start = starts[0]
+        latencies.append((received - last) / 1e6)
+        ats.add(start["at"])
+        early += wall_ms + (received - mono_ns) / 1e6 < start["at"]
+    host.send({"type": "playback", "action": "pause"})  # the next round starts paused
+    await quiet(members, time.monotonic_ns())
+    return {
+        "waited": waited,
+        "started": len(latencies),
+        "latencies_ms": latencies,
+        "ats": sorted(ats),
+        "early": early,
+    }
+
+
+async def gate(members: list[Member], rounds: int) -> dict[str, Any]:
+    results = [await gate_round(members) for _ in range(rounds)]
+    latencies = [x for r in results for x in r["latencies_ms"]]
+    spreads = [r["ats"][-1] - r["ats"][0] if r["ats"] else None for r in results]
+    return {
+        "rounds": rounds,
+        "members": len(members),
+        "waited": min(r["waited"] for r in results),
+        "started": min(r["started"] for r in results),
+        "early": sum(r["early"] for r in results),
+        "deliveries": len(latencies),
+        "spreads_ms": spreads,
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies, default=float("nan")),
+    }
+
+
 async def measure(servers_: list[Server], args: argparse.Namespace) -> dict[str, Any]:
     idle = await idle_memory(servers_, args.idle)
     members = await members_of(servers_, args.members)
@@ -427,9 +520,13 @@ async def measure(servers_: list[Server], args: argparse.Namespace) -> dict[str,
         await burst(servers_, members, senders, args, rate)
         for rate in (float(r) for r in args.rates.split(","))
     ]
+    gated = None
+    if args.gate_rounds and servers_[0].name != "reference":
+        async with answering_pings(members):
+            gated = await gate(members, args.gate_rounds)
     for m in members:
         m.close()
-    return {"idle": idle, "runs": runs}
+    return {"idle": idle, "runs": runs, "gate": gated}
 
 
 # -- main -----------------------------------------------------------------------------
@@ -452,6 +549,15 @@ def run_setup(setup: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
         )
         if r["errors"]:
             say(f"[{setup}] {len(r['errors'])} errors, e.g. {r['errors'][0]}")
+    g = result["gate"]
+    if g is not None:
+        say(
+            f"[{setup}] ready gate, {g['rounds']} rounds of {g['members']} members: "
+            f"waiting reached {g['waited']}, the start reached {g['started']} (fewest in a "
+            f"round); last ready → start at every member: p50 {g['p50_ms']:.0f} ms, p99 "
+            f"{g['p99_ms']:.0f} ms, max {g['max_ms']:.0f} ms; before its `at`: "
+            f"{g['early']}/{g['deliveries']}; spread of `at` per round: {g['spreads_ms']} ms"
+        )
     return result
 
 
@@ -477,6 +583,9 @@ def main() -> int:
         "--rates",
         default="0,100,200",
         help="send rates to run, messages/s over all senders (0: back to back, the burst)",
+    )
+    parser.add_argument(
+        "--gate-rounds", type=int, default=5, help="plays through the ready gate (0: none)"
     )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
@@ -510,6 +619,14 @@ def main() -> int:
                 f"p99 < {GOAL_P99_MS:.0f} ms (first run)": burst_run["p99_ms"] < GOAL_P99_MS,
                 f"idle socket < {GOAL_IDLE_KIB:.0f} KiB": result["idle"] < GOAL_IDLE_KIB,
             }
+            g = result["gate"]
+            if g is not None:
+                checks["ready gate: every member waited and got the start (every round)"] = (
+                    g["waited"] == g["started"] == g["members"]
+                )
+                checks["ready gate: one `at` for every member (spread 0, every round)"] = all(
+                    spread == 0 for spread in g["spreads_ms"]
+                )
             for name, passed in checks.items():
                 say(f"  {'PASS' if passed else 'FAIL'}  [{setup}] {name}")
                 ok = ok and passed

@@ -196,10 +196,12 @@ def build_services(settings: Settings) -> Services:
         presence=presence,
         counters=counters,
         users=users,
+        lists=lists,
         is_revoked=revoked.is_revoked,
         chat_limit=(settings.room_chat_limit, settings.room_chat_window),
         reconnect_grace=settings.room_reconnect_grace,
         host_grace=settings.room_host_grace,
+        ready_timeout=settings.room_ready_timeout,
     )
     accounts = Accounts(
         database=database,

@@ -23,6 +23,7 @@ from maria.rooms.asyncapi import ADDRESS, document, rendered
 from maria.rooms.frames import CHAT_PATTERN, CLIENT_FRAMES, SERVER_FRAMES, STRIPPED, chat_text
 from maria.rooms.playback import Playback
 from maria.rooms.protocol import CLOSE_CODES, ERROR_CODES, FrameError, parse
+from maria.rooms.queue import Entry, Queue
 from tests.support.frames import (
     DRAFT_07,
     check_server_frame,
@@ -145,6 +146,10 @@ def test_every_frame_type_is_there_once_in_the_right_direction() -> None:
             "control",
             "host",
             "ping",
+            "ready",
+            "position",
+            "pong",
+            "queue",
         }
     )
     assert (
@@ -159,6 +164,11 @@ def test_every_frame_type_is_there_once_in_the_right_direction() -> None:
             "pong",
             "authenticated",
             "error",
+            "ready",
+            "queue",
+            "ping",
+            "clock",
+            "drift",
         }
     )
     assert doc["operations"]["receiveClientFrame"]["action"] == "receive"  # Maria's side
@@ -232,6 +242,14 @@ def test_what_the_frame_builders_make_is_documented() -> None:
         protocol.chat(
             {"id": "m", "user_id": "u", "name": "n", "text": "t", "timestamp": 1, "seq": 1}
         ),
+        protocol.playback(Playback("waiting", 0.0, 1, "u", 4)),
+        protocol.ready("u", "buffering"),
+        protocol.ready("u", "unknown"),
+        protocol.queue(Queue()),
+        protocol.queue(Queue((Entry("e", 301, "u"),), 0, 301, 1, 2)),
+        protocol.ping(1733140800123),
+        protocol.clock(12.0, -3.5),
+        protocol.drift(-0.25, 12.5, 1733140800123.5),
     ]
     for frame in frames:
         check_server_frame(json.loads(frame))
@@ -278,6 +296,21 @@ BAD_FRAMES = [
         "'position'",
     ),
     ('{"type": "control", "mode": "anarchy"}', "validation_error", "'mode'"),
+    ('{"type": "ready", "state": "loading"}', "validation_error", "'state'"),
+    ('{"type": "ready", "state": "ready", "movie_id": 0}', "validation_error", "'movie_id'"),
+    ('{"type": "position", "position": -1, "at": 1}', "validation_error", "'position'"),
+    ('{"type": "position", "position": 604801, "at": 1}', "validation_error", "'position'"),
+    ('{"type": "position", "position": 1, "at": 1e400}', "validation_error", "'at'"),
+    ('{"type": "position", "position": 1}', "validation_error", "'at'"),
+    ('{"type": "pong", "t1": 1}', "validation_error", "'t0'"),
+    ('{"type": "pong", "t0": 1.5, "t1": 1}', "validation_error", "'t0'"),
+    ('{"type": "queue", "op": "shuffle"}', "validation_error", "'op'"),
+    ('{"type": "queue", "op": "add"}', "validation_error", "'movie_id'"),
+    ('{"type": "queue", "op": "add_list", "slug": ""}', "validation_error", "'slug'"),
+    ('{"type": "queue", "op": "move", "index": 1}', "validation_error", "'to'"),
+    ('{"type": "queue", "op": "remove", "index": -1}', "validation_error", "'index'"),
+    ('{"type": "queue", "op": "play", "index": 500}', "validation_error", "'index'"),
+    ('{"type": "playback", "action": "play", "force": "yes"}', "validation_error", "'force'"),
     ('{"type": "host", "user_id": ""}', "validation_error", "'user_id'"),
     (json.dumps({"type": "host", "user_id": "u" * 65}), "validation_error", "'user_id'"),
     (json.dumps({"type": "auth", "token": "t" * 8193}), "validation_error", "'token'"),

@@ -117,6 +117,10 @@ async def test_the_asyncapi_document_is_served_without_authentication(server: Se
         "control",
         "host",
         "ping",
+        "ready",
+        "position",
+        "pong",
+        "queue",
     }
     assert {m["name"] for m in messages if m["title"].endswith("(server)")} == {
         "welcome",
@@ -127,6 +131,11 @@ async def test_the_asyncapi_document_is_served_without_authentication(server: Se
         "pong",
         "authenticated",
         "error",
+        "ready",
+        "queue",
+        "ping",
+        "clock",
+        "drift",
     }
     assert set(payload_schemas("sendServerFrame")) == {
         m["name"] for m in messages if m["title"].endswith("(server)")

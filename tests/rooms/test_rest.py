@@ -38,7 +38,8 @@ async def test_create_and_get(client: httpx.AsyncClient) -> None:
     bob = await register(client)  # anyone signed in, with the link, may look
     detail = await client.get(f"{ROOMS}/{room['id']}", headers=bearer(bob))
     assert detail.status_code == 200
-    assert detail.json() == {**room, "members": []}
+    queue = {"items": [], "index": None, "movie_id": room["movie_id"], "media_seq": 0, "seq": 0}
+    assert detail.json() == {**room, "members": [], "queue": queue}
 
 
 async def test_create_validation(client: httpx.AsyncClient) -> None:

@@ -4,6 +4,10 @@
 keeps the welcome, and waits for frames of a given type with bounded waits (frames of other
 types are kept in ``skipped``, so a test can also assert what it did *not* see). Every frame
 it receives is checked against the published AsyncAPI document (``tests/support/frames``).
+The server's clock ``ping`` frames are set aside in ``pings`` as they arrive (they come on
+their own schedule, so a test reading "the next frame" would otherwise meet one); a peer
+opened with ``answer_pings`` answers them with ``pong`` (after ``pong_delay`` seconds, with
+its clock ``clock_skew`` ms off), so the server measures its clock.
 """
 
 from __future__ import annotations
@@ -78,19 +82,39 @@ def _sid(access_token: str) -> str:
 class Peer:
     """One member's socket."""
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        answer_pings: bool = False,
+        pong_delay: float = 0.0,
+        clock_skew: float = 0.0,
+    ) -> None:
         self.ws = ws
         self.welcome: dict[str, Any] = {}
         self.skipped: list[dict[str, Any]] = []
+        self.pings: list[dict[str, Any]] = []
+        self.answer_pings = answer_pings
+        self.pong_delay = pong_delay
+        self.clock_skew = clock_skew
 
     @classmethod
-    async def open(cls, base: str, room_id: str, token: str | None = None, **kwargs: Any) -> Peer:
+    async def open(
+        cls,
+        base: str,
+        room_id: str,
+        token: str | None = None,
+        *,
+        answer_pings: bool = False,
+        pong_delay: float = 0.0,
+        clock_skew: float = 0.0,
+        **kwargs: Any,
+    ) -> Peer:
         """Connect; with ``token``, authenticate in-band and wait for the welcome."""
         kwargs.setdefault("proxy", None)
         kwargs.setdefault("open_timeout", WAIT)
         kwargs.setdefault("max_queue", None)  # keep reading: a close is never stuck behind data
         ws = await connect(ws_url(base, room_id), **kwargs)
-        peer = cls(ws)
+        peer = cls(ws, answer_pings, pong_delay, clock_skew)
         if token is not None:
             await peer.send({"type": "auth", "token": token})
             peer.welcome = await peer.expect("welcome")
@@ -100,10 +124,22 @@ class Peer:
         await self.ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
 
     async def recv(self, within: float = WAIT) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.ws.recv(), within)
-        frame: dict[str, Any] = json.loads(raw)
-        check_server_frame(frame)
-        return frame
+        """The next frame other than a server ``ping`` (answered, if the peer does)."""
+        deadline = time.monotonic() + within
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - time.monotonic()))
+            received = time.time() * 1000
+            frame: dict[str, Any] = json.loads(raw)
+            check_server_frame(frame)
+            if frame.get("type") != "ping":
+                return frame
+            self.pings.append(frame)
+            if self.answer_pings:
+                if self.pong_delay:
+                    await asyncio.sleep(self.pong_delay)
+                await self.send(
+                    {"type": "pong", "t0": frame["t0"], "t1": received + self.clock_skew}
+                )
 
     async def expect(self, kind: str, within: float = WAIT, **fields: Any) -> dict[str, Any]:
         """The next frame of type ``kind`` (whose ``fields`` match); others are set aside."""

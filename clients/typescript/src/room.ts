@@ -189,7 +189,8 @@ export class RoomClient {
     if (!playback) return 0;
     if (playback.state !== "playing") return playback.position;
     const serverNow = Date.now() + this.clockSync.offsetMs();
-    return Math.min(MAX_POSITION, Math.max(0, playback.position + (serverNow - playback.at) / 1000));
+    // A start is scheduled a little ahead: until `at` the film stands at `position`.
+    return Math.min(MAX_POSITION, playback.position + Math.max(0, serverNow - playback.at) / 1000);
   }
 
   // -- the socket ---------------------------------------------------------------------

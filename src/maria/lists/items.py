@@ -68,6 +68,19 @@ async def get_item(db: AsyncSession, user_id: str, slug: str, movie_id: int) -> 
     return ItemView(*row)
 
 
+async def movie_ids(db: AsyncSession, user_id: str, slug: str, limit: int) -> list[int]:
+    """The films of one of ``user_id``'s own lists, oldest first, at most ``limit`` (what a
+    room's queue is filled from)."""
+    found = await get_list(db, user_id, slug)
+    rows = await db.execute(
+        select(ListItem.movie_id)
+        .where(ListItem.list_id == found.id)
+        .order_by(ListItem.added_at, ListItem.movie_id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 async def put_item(
     db: AsyncSession,
     user_id: str,

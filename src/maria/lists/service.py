@@ -73,6 +73,12 @@ class ListsService:
         async with self._database.autocommit() as db:
             return await items.get_item(db, user_id, slug, movie_id)
 
+    async def movie_ids(self, user_id: str, slug: str, limit: int) -> list[int]:
+        """The films of one of the user's lists, oldest first, at most ``limit``; NotFound
+        if they have no list ``slug``."""
+        async with self._database.autocommit() as db:
+            return await items.movie_ids(db, user_id, slug, limit)
+
     async def put_item(
         self,
         user_id: str,

@@ -46,11 +46,18 @@ server frame is `welcome`.
 
 **Limits**: 20 frames a second per socket (bursts of 200); chat at most \
 `MARIA_ROOM_CHAT_LIMIT` messages per `MARIA_ROOM_CHAT_WINDOW` seconds per user (5 per 2 s \
-by default). Only the host controls playback unless the host set `control` to `everyone`.
+by default). Only the host controls playback and the queue unless the host set `control` to \
+`everyone`.
 
 **Liveness**: the server sends WebSocket pings every 20 s and drops a socket that does not \
 answer within 20 s; `ping` frames are for the clock offset (keep the sample with the \
 lowest round trip).
+
+**In step**: answer the server's `ping` at once with `pong` (it measures your round trip \
+and clock offset: `clock`); report `ready`/`buffering` for the current film (a `play` \
+waits while anyone is buffering, at most `MARIA_ROOM_READY_TIMEOUT` s, then starts at a \
+scheduled `at`, the same for everyone); while playing, report your `position` every ~2 s \
+and correct a `drift` (rate `1 - delta / 2` for 2 s below 0.4 s, a seek from 0.4 s on).
 
 Close codes and error codes: `x-close-codes` and `x-error-codes` of this channel.
 """

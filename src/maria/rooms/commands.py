@@ -95,15 +95,27 @@ class Commands:
         room = self._rooms.get(conn.room_id)
         return None if room is None else room.view
 
-    async def playback(self, conn: Conn, action: Action, position: float | None) -> None:
-        view = self._view(conn)
+    async def playback(
+        self, conn: Conn, action: Action, position: float | None, force: bool = False
+    ) -> None:
+        room = self._rooms.get(conn.room_id)
+        view = None if room is None else room.view
         if view is not None and view.host_id != conn.user_id and view.control != "everyone":
             conn.push(protocol.error("forbidden", "Only the host controls playback"))
             return
+        # A play waits while someone is buffering (unless forced), else starts a little
+        # ahead, the same moment everywhere (``gate``).
+        wait = action == "play" and not force and room is not None and room.ready.blocking()
         state = await store.change_playback(
-            self._database, conn.room_id, user_id=conn.user_id, action=action, position=position
+            self._database,
+            conn.room_id,
+            user_id=conn.user_id,
+            action=action,
+            position=position,
+            wait=wait,
+            lead_ms=0 if room is None else room.lead_ms(),
         )
-        await self.publish(conn.room_id, PlaybackEvent(state))
+        await self.publish(conn.room_id, PlaybackEvent(state, self._rooms.instance))
 
     async def control(self, conn: Conn, mode: str) -> None:
         if not self._is_host(conn):

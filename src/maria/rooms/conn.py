@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from maria.rooms.clock import PING_EVERY, Clock
 from maria.rooms.protocol import CLOSE_SLOW
 
 log = logging.getLogger("maria.rooms")
@@ -55,6 +56,7 @@ class Conn:
         "_tokens",
         "_refilled",
         "_warned",
+        "clock",
     )
 
     def __init__(
@@ -87,6 +89,7 @@ class Conn:
         self._tokens = FRAME_BURST
         self._refilled = time.monotonic()
         self._warned = 0.0
+        self.clock = Clock(self._refilled + PING_EVERY)  # the member's clock (``clock``)
 
     def renew(self, sid: str, exp: int) -> None:
         """A fresh token (``auth`` frame) of the same user: the socket lives on until ``exp``."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from maria.db import Database
 from maria.rooms import events, store
-from maria.rooms.events import BadEvent, ChatEvent, DeletedEvent
+from maria.rooms.events import BadEvent, ChatEvent, DeletedEvent, RoomEvent
 from maria.rooms.protocol import CLOSE_DELETED
 from maria.rooms.registry import Registry
 from maria.rooms.room import LocalRoom
@@ -28,6 +29,8 @@ class Dispatch:
     def __init__(self, rooms: Registry, database: Database) -> None:
         self._rooms = rooms
         self._database = database
+        # Called after an event is applied to a room (the ready gate's checks: ``sync``).
+        self.after: Callable[[LocalRoom, RoomEvent], None] = lambda room, event: None
 
     def on_message(self, message: str) -> None:
         room_id, body = events.room_of(message)
@@ -46,6 +49,7 @@ class Dispatch:
             self.close_room(room)
         else:
             room.apply(event)
+            self.after(room, event)
 
     def _watch_gap(self, room: LocalRoom) -> None:
         if not room.begin_fill():

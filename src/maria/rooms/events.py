@@ -9,8 +9,15 @@ which announces ``LeaveEvent``s for instances that died; ``presence.py``.)
 
 Wire forms (``k`` is the kind): ``{"k":"chat","m":[Message...]}``,
 ``{"k":"join","m":{"user_id","name","since"}}``, ``{"k":"leave","u":user,"n":name}``,
-``{"k":"playback","p":{state,position,at,by,seq}}``,
-``{"k":"control","mode","host_id","seq"}``, ``{"k":"deleted"}``.
+``{"k":"playback","p":{state,position,at,by,seq},"o"?:origin}``,
+``{"k":"control","mode","host_id","seq"}``, ``{"k":"deleted"}``,
+``{"k":"ready","u":user,"s":state,"r":rtt,"m":media_seq,"o":origin}``,
+``{"k":"queue","q":{items,index,movie_id,media_seq,seq},"p":playback|null,"o":origin}``.
+``{"k":"ready_query","o":origin}`` (an instance starts serving the room and asks for the
+ready states), ``{"k":"ready_fill","s":{user:[state,media_seq,rtt]},"o":origin}`` (the
+answer: the states of the answering instance's members, which fill only what a board
+lacks). ``o`` names the instance that made the change: it is the one that checks the ready
+gate when the event comes back (``sync``).
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from maria.rooms.playback import Playback
+from maria.rooms.playback import Playback, state_of
+from maria.rooms.queue import Entry, Queue
 from maria.rooms.views import Member
 
 
@@ -49,6 +57,7 @@ class LeaveEvent:
 @dataclass(frozen=True, slots=True)
 class PlaybackEvent:
     state: Playback
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +72,55 @@ class DeletedEvent:
     pass
 
 
-RoomEvent = ChatEvent | JoinEvent | LeaveEvent | PlaybackEvent | ControlEvent | DeletedEvent
+@dataclass(frozen=True, slots=True)
+class ReadyEvent:
+    """A member's ready state for media ``media_seq`` (``unknown``: gone), with their
+    round trip as the instance holding their socket measured it (0: none yet)."""
+
+    user_id: str
+    state: Literal["ready", "buffering", "unknown"]
+    rtt: float
+    media_seq: int
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyQueryEvent:
+    """An instance started serving the room: the others tell it their members' states."""
+
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyFillEvent:
+    """The ready states (state, media_seq, rtt) of the answering instance's members, for
+    boards that have none for them (a board's own newer knowledge stands)."""
+
+    states: dict[str, tuple[Literal["ready", "buffering"], int, float]]
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEvent:
+    """The queue after a change, and the playback if the media changed with it."""
+
+    queue: Queue
+    playback: Playback | None
+    origin: str | None = None
+
+
+RoomEvent = (
+    ChatEvent
+    | JoinEvent
+    | LeaveEvent
+    | PlaybackEvent
+    | ControlEvent
+    | DeletedEvent
+    | ReadyEvent
+    | ReadyQueryEvent
+    | ReadyFillEvent
+    | QueueEvent
+)
 
 
 def _wire(event: RoomEvent) -> dict[str, Any]:
@@ -74,9 +131,27 @@ def _wire(event: RoomEvent) -> dict[str, Any]:
     if isinstance(event, LeaveEvent):
         return {"k": "leave", "u": event.user_id, "n": event.name}
     if isinstance(event, PlaybackEvent):
-        return {"k": "playback", "p": event.state.as_dict()}
+        wire: dict[str, Any] = {"k": "playback", "p": event.state.as_dict()}
+        return wire if event.origin is None else {**wire, "o": event.origin}
     if isinstance(event, ControlEvent):
         return {"k": "control", "mode": event.mode, "host_id": event.host_id, "seq": event.seq}
+    if isinstance(event, ReadyEvent):
+        return {
+            "k": "ready",
+            "u": event.user_id,
+            "s": event.state,
+            "r": event.rtt,
+            "m": event.media_seq,
+            "o": event.origin,
+        }
+    if isinstance(event, ReadyQueryEvent):
+        return {"k": "ready_query", "o": event.origin}
+    if isinstance(event, ReadyFillEvent):
+        states = {user: list(value) for user, value in event.states.items()}
+        return {"k": "ready_fill", "s": states, "o": event.origin}
+    if isinstance(event, QueueEvent):
+        playback = None if event.playback is None else event.playback.as_dict()
+        return {"k": "queue", "q": event.queue.as_dict(), "p": playback, "o": event.origin}
     return {"k": "deleted"}
 
 
@@ -109,23 +184,90 @@ def _message(value: object) -> dict[str, Any]:
     return value
 
 
+def _number(value: object, what: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise BadEvent(f"{what} must be a finite number")
+    return float(value)
+
+
+def _origin(value: object) -> str | None:
+    return None if value is None else _str(value, "origin")
+
+
 def _playback(value: object) -> Playback:
     if not isinstance(value, dict):
         raise BadEvent("playback must be an object")
     state, position = value.get("state"), value.get("position")
-    if state not in ("playing", "paused"):
-        raise BadEvent("playback state must be playing or paused")
+    if state not in ("playing", "paused", "waiting"):
+        raise BadEvent("playback state must be playing, paused or waiting")
     if not isinstance(position, int | float) or isinstance(position, bool):
         raise BadEvent("playback position must be a number")
     if not math.isfinite(position):
         raise BadEvent("playback position must be finite")
     by = value.get("by")
     return Playback(
-        state=state,
+        state=state_of(state),
         position=float(position),
         at=_int(value.get("at"), "at"),
         by=None if by is None else _str(by, "by"),
         seq=_int(value.get("seq"), "seq"),
+    )
+
+
+def _entry(value: object) -> Entry:
+    if not isinstance(value, dict):
+        raise BadEvent("a queue entry must be an object")
+    return Entry(
+        _str(value.get("id"), "id"),
+        _int(value.get("movie_id"), "movie_id"),
+        _str(value.get("added_by"), "added_by"),
+    )
+
+
+def _queue(value: object) -> Queue:
+    if not isinstance(value, dict):
+        raise BadEvent("queue must be an object")
+    items, index = value.get("items"), value.get("index")
+    if not isinstance(items, list):
+        raise BadEvent("queue items must be a list")
+    return Queue(
+        items=tuple(_entry(item) for item in items),
+        index=None if index is None else _int(index, "index"),
+        movie_id=_int(value.get("movie_id"), "movie_id"),
+        media_seq=_int(value.get("media_seq"), "media_seq"),
+        seq=_int(value.get("seq"), "seq"),
+    )
+
+
+def _fill(obj: dict[str, Any]) -> ReadyFillEvent:
+    states = obj.get("s")
+    if not isinstance(states, dict):
+        raise BadEvent("ready_fill needs states")
+    found: dict[str, tuple[Literal["ready", "buffering"], int, float]] = {}
+    for user_id, value in states.items():
+        if not isinstance(value, list) or len(value) != 3:
+            raise BadEvent("a ready state must be [state, media_seq, rtt]")
+        state, media_seq, rtt = value
+        if state not in ("ready", "buffering"):
+            raise BadEvent("ready state must be ready or buffering")
+        found[user_id] = (
+            "ready" if state == "ready" else "buffering",
+            _int(media_seq, "media_seq"),
+            _number(rtt, "rtt"),
+        )
+    return ReadyFillEvent(found, _str(obj.get("o"), "origin"))
+
+
+def _ready(obj: dict[str, Any]) -> ReadyEvent:
+    state = obj.get("s")
+    if state not in ("ready", "buffering", "unknown"):
+        raise BadEvent("ready state must be ready, buffering or unknown")
+    return ReadyEvent(
+        _str(obj.get("u"), "u"),
+        "ready" if state == "ready" else "buffering" if state == "buffering" else "unknown",
+        _number(obj.get("r"), "rtt"),
+        _int(obj.get("m"), "media_seq"),
+        _str(obj.get("o"), "origin"),
     )
 
 
@@ -157,7 +299,7 @@ def decode(body: str) -> RoomEvent:
     if kind == "leave":
         return LeaveEvent(_str(obj.get("u"), "u"), str(obj.get("n") or ""))
     if kind == "playback":
-        return PlaybackEvent(_playback(obj.get("p")))
+        return PlaybackEvent(_playback(obj.get("p")), _origin(obj.get("o")))
     if kind == "control":
         host_id = obj.get("host_id")
         return ControlEvent(
@@ -167,4 +309,17 @@ def decode(body: str) -> RoomEvent:
         )
     if kind == "deleted":
         return DeletedEvent()
+    if kind == "ready":
+        return _ready(obj)
+    if kind == "ready_query":
+        return ReadyQueryEvent(_str(obj.get("o"), "origin"))
+    if kind == "ready_fill":
+        return _fill(obj)
+    if kind == "queue":
+        playback = obj.get("p")
+        return QueueEvent(
+            _queue(obj.get("q")),
+            None if playback is None else _playback(playback),
+            _origin(obj.get("o")),
+        )
     raise BadEvent(f"unknown kind {str(kind)[:40]!r}")

@@ -19,12 +19,20 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from maria.fields import SPACE, JsonPattern
-from maria.rooms.models import MAX_TEXT
+from maria.rooms.models import MAX_MOVIE_ID, MAX_TEXT
 from maria.rooms.playback import MAX_POSITION, Action
-from maria.rooms.schemas import MemberOut, MessageOut, PlaybackOut, RoomOut
+from maria.rooms.queue import MAX_QUEUE
+from maria.rooms.schemas import QUEUE, MemberOut, MessageOut, PlaybackOut, QueueOut, RoomOut
 
 MAX_TOKEN = 8 * 1024
 MAX_USER_ID = 64
+MAX_SLUG = 80  # as a list's slug
+MAX_CLOCK = 2**53  # unix ms: any clock a client may have, as an exact JS integer
+
+MovieId = Annotated[int, Field(ge=1, le=MAX_MOVIE_ID)]
+QueueIndex = Annotated[int, Field(ge=0, lt=MAX_QUEUE)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
+UnixMs = Annotated[float, Field(ge=0, le=MAX_CLOCK, allow_inf_nan=False)]
 
 ControlMode = Literal["host", "everyone"]
 ErrorCode = Literal[
@@ -123,12 +131,16 @@ def _seek_needs_position(schema: dict[str, Any]) -> None:
     schema["examples"] = [
         {"type": "playback", "action": "play"},
         {"type": "playback", "action": "seek", "position": 754.5},
+        {"type": "playback", "action": "play", "force": True},
     ]
 
 
 class ClientPlayback(ClientFrameModel):
     """Play, pause or seek (the host, or anyone in `everyone` mode): answered with a
-    `playback` frame to every member."""
+    `playback` frame to every member. A `play` while a member is `buffering` makes the room
+    `waiting` until everyone is ready (or `MARIA_ROOM_READY_TIMEOUT` passes, or a `play`
+    with `force`); a start is scheduled a little ahead (`at` in the future), the same
+    moment for every member."""
 
     model_config = ConfigDict(json_schema_extra=_seek_needs_position)
 
@@ -138,6 +150,11 @@ class ClientPlayback(ClientFrameModel):
         default=None,
         description="Seconds into the film, 0 to 604800 (7 days); `seek` needs it, `play` "
         "and `pause` default to where the film is now",
+    )
+
+    force: bool | None = Field(
+        default=None,
+        description='With `play`: start even if members are buffering ("play anyway")',
     )
 
     @model_validator(mode="after")
@@ -180,6 +197,107 @@ class ClientPing(ClientFrameModel):
     ] = Field(description="Any finite number, typically the client's clock in unix ms")
 
 
+class ClientReady(ClientFrameModel):
+    """Whether this member's player has the current film loaded (`ready`) or is still
+    loading it (`buffering`): after joining, after every media change (a `queue` frame with
+    a new `media_seq` sets everyone to `buffering`) and whenever it stalls. Everyone gets a
+    `ready` frame; a `play` waits while anyone is `buffering`."""
+
+    model_config = _examples(
+        {"type": "ready", "state": "ready", "movie_id": 326},
+        {"type": "ready", "state": "buffering"},
+    )
+
+    type: Literal["ready"]
+    state: Literal["ready", "buffering"]
+    movie_id: MovieId | None = Field(
+        default=None,
+        description="The film the report is about; a report about another film than the "
+        "room's current one is ignored (a late report for the previous one)",
+    )
+
+
+class ClientPosition(ClientFrameModel):
+    """Where this member's player is (every ~2 s while playing, and after each correction):
+    answered with `drift` only if it is off by more than 0.05 s."""
+
+    model_config = _examples({"type": "position", "position": 754.5, "at": 1733140800123})
+
+    type: Literal["position"]
+    position: Seconds = Field(description="Seconds into the film, 0 to 604800")
+    at: UnixMs = Field(
+        description="Server time (unix ms, the client's clock corrected by the `clock` "
+        "offset) at which the player stood at `position`; more than 10 s from the server's "
+        "now, it is ignored"
+    )
+
+
+class ClientPong(ClientFrameModel):
+    """The answer to the server's `ping`, at once: its `t0` and the client's clock."""
+
+    model_config = _examples({"type": "pong", "t0": 1733140800123, "t1": 1733140800190.5})
+
+    type: Literal["pong"]
+    t0: int = Field(ge=0, le=MAX_CLOCK, description="The `ping`'s `t0`, unchanged")
+    t1: UnixMs = Field(description="The client's clock (unix ms) when the `ping` arrived")
+
+
+QueueOp = Literal["add", "add_list", "remove", "move", "next", "previous", "play", "clear"]
+# What each operation needs besides ``op``.
+QUEUE_FIELDS: dict[str, tuple[str, ...]] = {
+    "add": ("movie_id",),
+    "add_list": ("slug",),
+    "remove": ("index",),
+    "move": ("index", "to"),
+    "play": ("index",),
+}
+
+
+def _queue_schema(schema: dict[str, Any]) -> None:
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"op": {"const": op}}, "required": ["op"]},
+            "then": {"required": list(fields)},
+        }
+        for op, fields in QUEUE_FIELDS.items()
+    ]
+    schema["examples"] = [
+        {"type": "queue", "op": "add", "movie_id": 326},
+        {"type": "queue", "op": "add_list", "slug": "watch-later"},
+        {"type": "queue", "op": "move", "index": 3, "to": 0},
+        {"type": "queue", "op": "next"},
+    ]
+
+
+class ClientQueue(ClientFrameModel):
+    """Change the shared queue (the host, or anyone in `everyone` mode): answered with a
+    `queue` frame to every member. `add` appends a film, `add_list` the films of one of
+    your lists (oldest first, as many as fit), `remove`/`move` change the order, `next`/
+    `previous`/`play` change the media (a paused room stays paused at 0; a playing one
+    waits at 0 until every member has loaded the new film), `clear` empties the queue (the
+    current film plays on)."""
+
+    model_config = ConfigDict(json_schema_extra=_queue_schema)
+
+    type: Literal["queue"]
+    op: QueueOp
+    movie_id: MovieId | None = Field(default=None, description="`add`: a Kinopoisk movie id")
+    slug: Annotated[str, Field(min_length=1, max_length=MAX_SLUG)] | None = Field(
+        default=None, description="`add_list`: the slug of one of your lists"
+    )
+    index: QueueIndex | None = Field(
+        default=None, description="`remove`, `move`, `play`: an entry's index, from 0"
+    )
+    to: QueueIndex | None = Field(default=None, description="`move`: the index the entry will have")
+
+    @model_validator(mode="after")
+    def _has_what_the_op_needs(self) -> ClientQueue:
+        for field in QUEUE_FIELDS.get(self.op, ()):
+            if getattr(self, field) is None:
+                raise _refused("queue_field", f"{self.op} needs a '{field}'")
+        return self
+
+
 CLIENT_FRAMES: tuple[type[ClientFrameModel], ...] = (
     ClientAuth,
     ClientChat,
@@ -187,9 +305,22 @@ CLIENT_FRAMES: tuple[type[ClientFrameModel], ...] = (
     ClientControl,
     ClientHost,
     ClientPing,
+    ClientReady,
+    ClientPosition,
+    ClientPong,
+    ClientQueue,
 )
 ClientFrame = Annotated[
-    ClientAuth | ClientChat | ClientPlayback | ClientControl | ClientHost | ClientPing,
+    ClientAuth
+    | ClientChat
+    | ClientPlayback
+    | ClientControl
+    | ClientHost
+    | ClientPing
+    | ClientReady
+    | ClientPosition
+    | ClientPong
+    | ClientQueue,
     Field(discriminator="type"),
 ]
 
@@ -223,6 +354,8 @@ class ServerWelcome(BaseModel):
             "control": "host",
             "user_id": _USER,
             "server_time": 1733140800500,
+            "queue": QUEUE,
+            "ready": {_USER: "ready"},
         }
     )
 
@@ -235,6 +368,11 @@ class ServerWelcome(BaseModel):
     control: ControlMode
     user_id: str = Field(description="Who this socket is signed in as")
     server_time: int = Field(description="The server's clock, unix ms")
+    queue: QueueOut
+    ready: dict[str, Literal["ready", "buffering"]] = Field(
+        description="The members' ready states by user id (members without one are absent: "
+        "they hold no start). Report your own with `ready` after joining"
+    )
 
 
 class ServerChat(MessageOut):
@@ -323,6 +461,66 @@ class ServerError(BaseModel):
     )
 
 
+class ServerReady(BaseModel):
+    """A member's ready state changed. `unknown`: they left, or their last socket closed
+    (they hold no start). A media change sets everyone to `buffering` without a frame each
+    (the `queue` frame's new `media_seq` says so); a presence `leave` ends a state too."""
+
+    model_config = _examples({"type": "ready", "user_id": _USER, "state": "buffering"})
+
+    type: Literal["ready"]
+    user_id: str
+    state: Literal["ready", "buffering", "unknown"]
+
+
+class ServerQueue(QueueOut):
+    """The shared queue after a change; drop queues with a smaller `seq`. A new `media_seq`
+    is a new film: load it (report `buffering`, then `ready`)."""
+
+    model_config = _examples({"type": "queue", **QUEUE})
+
+    type: Literal["queue"]
+
+
+class ServerPing(BaseModel):
+    """The server measures the clock: answer at once with `pong` (`t0` back, `t1` your
+    clock). Sent after the welcome, three more times in the first ~2 s, then every 15 s."""
+
+    model_config = _examples({"type": "ping", "t0": 1733140800123})
+
+    type: Literal["ping"]
+    t0: int = Field(description="The server's clock when it sent the ping, unix ms")
+
+
+class ServerClock(BaseModel):
+    """The server's estimate of this socket's clock, whenever it changes: of the last 8
+    `pong` samples, the one with the lowest round trip (as NTP does)."""
+
+    model_config = _examples({"type": "clock", "rtt": 38.0, "offset": -412.5})
+
+    type: Literal["clock"]
+    rtt: float = Field(description="Round trip, ms")
+    offset: float = Field(
+        description="The client's clock minus the server's, ms: server time = client time - offset"
+    )
+
+
+class ServerDrift(BaseModel):
+    """This member's player is off by more than 0.05 s (after a `position` report).
+    Correct it as Jellyfin's SyncPlay does: from 0.4 s on, seek to the live position
+    (`position` + the time since `at`); below, play at rate `1 - delta / 2` for 2 s, then
+    at 1 again."""
+
+    model_config = _examples(
+        {"type": "drift", "delta": 0.62, "position": 754.5, "at": 1733140800123}
+    )
+
+    type: Literal["drift"]
+    delta: float = Field(description="Seconds ahead (negative: behind) of the room")
+    position: float = Field(description="Where the player should have been at `at`, seconds")
+    at: float = Field(description="The report's `at`, server unix ms")
+
+
 SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     ServerWelcome,
     ServerChat,
@@ -332,4 +530,9 @@ SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     ServerPong,
     ServerAuthenticated,
     ServerError,
+    ServerReady,
+    ServerQueue,
+    ServerPing,
+    ServerClock,
+    ServerDrift,
 )

@@ -2,11 +2,13 @@
 
 ``RoomHub`` puts the parts together and gives the socket loop its few calls: the state they
 share (``registry``), who is in a room (``membership``), what members ask (``commands``),
-events from the broker (``dispatch``), and the clock (``maintenance``). Every change goes
-the same way, whichever instance a member is connected to: store it, publish an event, and
-apply the event when it comes back, on every instance alike. Chat is ordered by its
-database sequence number (``ordering``); join/leave by the presence store's atomic publish;
-playback and control by their ``seq``, newer wins.
+keeping everyone in step (``sync``: clocks, ready states, the gate, drift), the shared
+queue (``queues``), events from the broker (``dispatch``), and the clock
+(``maintenance``). Every change goes the same way, whichever instance a member is connected
+to: store it, publish an event, and apply the event when it comes back, on every instance
+alike. Chat is ordered by its database sequence number (``ordering``); join/leave by the
+presence store's atomic publish; playback, control and the queue by their ``seq``, newer
+wins.
 """
 
 from __future__ import annotations
@@ -19,17 +21,22 @@ from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.backends.ratelimit import Counters
 from maria.db import Database
+from maria.lists.service import ListsService
 from maria.rooms import protocol
 from maria.rooms.commands import Commands
 from maria.rooms.conn import CloseSocket, Conn, Flusher, SendFrames, WriteNow
 from maria.rooms.dispatch import Dispatch
 from maria.rooms.events import DeletedEvent
+from maria.rooms.frames import ClientQueue
+from maria.rooms.gate import ReadyState
 from maria.rooms.maintenance import Maintenance
 from maria.rooms.membership import Membership
 from maria.rooms.playback import Action, now_ms
 from maria.rooms.presence import Presence
 from maria.rooms.protocol import CLOSE_SERVICE_RESTART
+from maria.rooms.queues import Queues
 from maria.rooms.registry import Registry
+from maria.rooms.sync import Sync
 from maria.rooms.views import Member
 from maria.users.service import UsersService
 
@@ -43,10 +50,12 @@ class RoomHub:
         presence: Presence,
         counters: Counters,
         users: UsersService,
+        lists: ListsService,
         is_revoked: Callable[[str], bool],
         chat_limit: tuple[int, int],
         reconnect_grace: float,
         host_grace: float,
+        ready_timeout: float,
     ) -> None:
         self._rooms = Registry()
         self._presence = presence
@@ -55,6 +64,9 @@ class RoomHub:
             self._rooms, database, broker, counters, users, chat_limit, self.dispatch.on_message
         )
         self.membership = Membership(self._rooms, database, presence, Flusher(), reconnect_grace)
+        self.sync = Sync(self._rooms, database, self.commands.publish, ready_timeout)
+        self.queues = Queues(self._rooms, database, self.commands.publish, lists)
+        self.dispatch.after = self.sync.after
         self.maintenance = Maintenance(
             self._rooms,
             database,
@@ -64,6 +76,7 @@ class RoomHub:
             self.dispatch,
             is_revoked,
             host_grace,
+            self.sync,
         )
         self._ticker: asyncio.Task[None] | None = None
         broker.subscribe(channels.ROOMS, self.dispatch.on_message)
@@ -107,7 +120,7 @@ class RoomHub:
         close: CloseSocket,
         write_now: WriteNow | None = None,
     ) -> Conn | None:
-        return await self.membership.join(
+        conn = await self.membership.join(
             room_id,
             user_id=user_id,
             name=name,
@@ -117,15 +130,21 @@ class RoomHub:
             close=close,
             write_now=write_now,
         )
+        if conn is not None:
+            self.sync.greet(conn)
+        return conn
 
     async def leave(self, conn: Conn) -> None:
         await self.membership.leave(conn)
+        await self.sync.gone(conn)
 
     async def chat(self, conn: Conn, text: str) -> None:
         await self.commands.chat(conn, text)
 
-    async def playback(self, conn: Conn, action: Action, position: float | None) -> None:
-        await self.commands.playback(conn, action, position)
+    async def playback(
+        self, conn: Conn, action: Action, position: float | None, force: bool = False
+    ) -> None:
+        await self.commands.playback(conn, action, position, force)
 
     async def control(self, conn: Conn, mode: str) -> None:
         await self.commands.control(conn, mode)
@@ -135,6 +154,18 @@ class RoomHub:
 
     def pong(self, conn: Conn, t0: float | int) -> None:
         conn.push(protocol.pong(t0, now_ms()))
+
+    def sample_clock(self, conn: Conn, t0: int, t1: float) -> None:
+        self.sync.sample(conn, t0, t1)
+
+    async def ready(self, conn: Conn, state: ReadyState, movie_id: int | None) -> None:
+        await self.sync.ready(conn, state, movie_id)
+
+    def position(self, conn: Conn, position: float, at: float) -> None:
+        self.sync.position(conn, position, at)
+
+    async def queue(self, conn: Conn, frame: ClientQueue) -> None:
+        await self.queues.change(conn, frame)
 
     # -- what the REST side asks ----------------------------------------------------------
 

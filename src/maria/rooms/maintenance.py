@@ -1,5 +1,6 @@
 """The rooms' clock: once a second, end sockets whose token expired or whose session was
-revoked and replace hosts gone too long; every few seconds keep this instance's presence
+revoked, replace hosts gone too long, start plays that waited out the ready timeout and
+ping the sockets due (``sync``); every few seconds keep this instance's presence
 alive; every half minute (and after a broker reconnect) resync each room with the database
 and the presence store, catching up with whatever the broker lost."""
 
@@ -14,12 +15,14 @@ from maria.db import Database
 from maria.rooms import store
 from maria.rooms.commands import Commands
 from maria.rooms.dispatch import Dispatch
-from maria.rooms.events import ControlEvent, PlaybackEvent
+from maria.rooms.events import ControlEvent, PlaybackEvent, QueueEvent
 from maria.rooms.membership import Membership
+from maria.rooms.playback import now_ms
 from maria.rooms.presence import Presence
 from maria.rooms.protocol import CLOSE_UNAUTHENTICATED
 from maria.rooms.registry import Registry
 from maria.rooms.room import LocalRoom
+from maria.rooms.sync import Sync
 
 log = logging.getLogger("maria.rooms")
 
@@ -39,6 +42,7 @@ class Maintenance:
         dispatch: Dispatch,
         is_revoked: Callable[[str], bool],
         host_grace: float,
+        sync: Sync,
     ) -> None:
         self._rooms = rooms
         self._database = database
@@ -48,16 +52,18 @@ class Maintenance:
         self._dispatch = dispatch
         self._is_revoked = is_revoked
         self._host_grace = host_grace
+        self._sync = sync
 
     async def run(self) -> None:
         beat = resync = time.monotonic()
         while True:
             await asyncio.sleep(TICK)
             try:
-                now, mono = time.time(), time.monotonic()
+                now, mono, ms = time.time(), time.monotonic(), now_ms()
                 for room in self._rooms.all():
                     room.close_expired(now, self._is_revoked, CLOSE_UNAUTHENTICATED)
                     self._check_host(room, mono)
+                    self._sync.tick(room, ms, mono)
                 if mono - beat >= HEARTBEAT_EVERY:
                     beat = mono
                     await self._presence.heartbeat()
@@ -106,6 +112,7 @@ class Maintenance:
         if view is None:
             self._dispatch.close_room(room)
             return
+        room.apply(QueueEvent(view.queue, None))
         room.apply(PlaybackEvent(view.playback))
         room.apply(ControlEvent(view.control, view.host_id, view.control_seq))
         next_seq = room.next_seq

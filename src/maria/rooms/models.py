@@ -1,8 +1,8 @@
 """The room tables.
 
 A room row is the authority for everything several instances must agree on: the host, the
-control mode and the playback state (each change is a compare-and-set on a ``*_seq``
-column), and ``message_seq``, the last chat sequence number. Incrementing it in the same
+control mode, the playback state and the queue (each change is a compare-and-set on a
+``*_seq`` column), and ``message_seq``, the last chat sequence number. Incrementing it in the same
 transaction that inserts the messages makes the per-room sequence gapless among committed
 messages, which is what lets every instance deliver chat in one order (see ``ordering``).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from maria.db import Base, UTCDateTime, new_id, utcnow
@@ -40,6 +40,12 @@ class Room(Base):
     playback_by: Mapped[str | None] = mapped_column(String(36), default=None)
     playback_seq: Mapped[int] = mapped_column(Integer, default=0)
     message_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The shared queue (``rooms/queue.py``): its entries as JSON, the current one, and the
+    # numbers of media changes and of queue changes.
+    queue_items: Mapped[str] = mapped_column(Text, default="[]")
+    queue_index: Mapped[int | None] = mapped_column(Integer, default=None)
+    media_seq: Mapped[int] = mapped_column(Integer, default=0)
+    queue_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -2,9 +2,11 @@
 
 The server stores one state ``{state, position, at, by, seq}``: ``position`` (seconds) holds
 at server time ``at`` (unix ms). While playing, the live position is
-``position + (now - at) / 1000``, so a late joiner needs no history, only this state and an
-estimate of the server clock (``ping``/``pong``). Every change bumps ``seq`` by one, so a
-client that receives states out of order keeps the newest.
+``position + max(0, now - at) / 1000``, so a late joiner needs no history, only this state
+and an estimate of the server clock (``ping``/``pong``). A start is scheduled: ``at`` may lie
+a little in the future, and until then the film stands at ``position`` (``gate``). While
+``waiting`` (a play held by the ready gate) it stands still too. Every change bumps ``seq``
+by one, so a client that receives states out of order keeps the newest.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-State = Literal["playing", "paused"]
+State = Literal["playing", "paused", "waiting"]
 Action = Literal["play", "pause", "seek"]
 # No film runs a week: a position past that is a client's bug (or ``1e308``), not a film.
 MAX_POSITION = 7 * 24 * 3600.0
@@ -34,6 +36,13 @@ class Playback:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def state_of(stored: str) -> State:
+    """A stored state as the type says it is (anything unknown reads as paused)."""
+    if stored == "playing":
+        return "playing"
+    return "waiting" if stored == "waiting" else "paused"
 
 
 def valid_position(value: object) -> float:
@@ -59,13 +68,22 @@ def live_position(playback: Playback, now_ms: int) -> float:
 
 
 def apply(
-    playback: Playback, action: Action, position: float | None, by: str, now_ms: int
+    playback: Playback,
+    action: Action,
+    position: float | None,
+    by: str,
+    now_ms: int,
+    *,
+    wait: bool = False,
+    lead_ms: int = 0,
 ) -> Playback:
     """The state after ``action`` at ``now_ms``.
 
-    ``seek`` needs a position and keeps playing/paused as it was; ``play`` and ``pause``
-    take an optional one (default: where the film is now), so a pause freezes the live
-    position rather than jumping back to the last change.
+    ``seek`` needs a position and keeps playing/paused/waiting as it was; ``play`` and
+    ``pause`` take an optional one (default: where the film is now), so a pause freezes the
+    live position rather than jumping back to the last change. ``play`` waits (``wait``: a
+    member is buffering) or starts ``lead_ms`` from now, so that every member starts at
+    the same moment (``gate``).
     """
     if position is None:
         if action == "seek":
@@ -74,13 +92,15 @@ def apply(
     else:
         position = valid_position(position)
     state: State
+    at = now_ms
     if action == "play":
-        state = "playing"
+        state = "waiting" if wait else "playing"
+        at += 0 if wait else lead_ms
     elif action == "pause":
         state = "paused"
     else:
         state = playback.state
-    return replace(playback, state=state, position=position, at=now_ms, by=by, seq=playback.seq + 1)
+    return replace(playback, state=state, position=position, at=at, by=by, seq=playback.seq + 1)
 
 
 def newer(candidate: Playback, current: Playback) -> bool:

@@ -27,9 +27,14 @@ from maria.rooms.frames import (
     ClientHost,
     ClientPing,
     ClientPlayback,
+    ClientPong,
+    ClientPosition,
+    ClientQueue,
+    ClientReady,
     ErrorCode,
 )
 from maria.rooms.playback import Playback
+from maria.rooms.queue import Queue
 
 MAX_FRAME_BYTES = 16 * 1024
 
@@ -56,10 +61,12 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "validation_error": "A field is missing or out of its rules; the message names it",
     "unsupported_frame": "A binary frame: send JSON text frames",
     "payload_too_large": f"A frame larger than {MAX_FRAME_BYTES} bytes (UTF-8)",
-    "forbidden": "Not allowed: only the host may do that, or the token is another user's",
-    "not_found": "The user to hand over to is not in the room, or the room is gone",
-    "conflict": "A playback change kept losing the race to other members' changes "
-    "(`everyone` mode): changing too fast, try again",
+    "forbidden": "Not allowed: only the host (or everyone, in `everyone` mode) controls "
+    "playback and the queue, only the host hands over; or the token is another user's",
+    "not_found": "The user to hand over to is not in the room, no queue entry has that "
+    "index, no list of yours has that slug, or the room is gone",
+    "conflict": "The queue is full, or a playback or queue change kept losing the race to "
+    "other members' changes (`everyone` mode): changing too fast, try again",
     "rate_limited": "Too many frames (20 a second, bursts of 200) or chat messages; "
     "`retry_after` says when chat is allowed again",
     "unavailable": "The server could not do that now (the database is away); try again",
@@ -68,7 +75,18 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "token_expired": "The `auth` frame's token has expired",
 }
 
-Command = ClientAuth | ClientChat | ClientPlayback | ClientControl | ClientHost | ClientPing
+Command = (
+    ClientAuth
+    | ClientChat
+    | ClientPlayback
+    | ClientControl
+    | ClientHost
+    | ClientPing
+    | ClientReady
+    | ClientPosition
+    | ClientPong
+    | ClientQueue
+)
 COMMANDS: TypeAdapter[Command] = TypeAdapter(ClientFrame)  # what parse validates with
 # The only texts on which pydantic's JSON parser and ``json.loads`` may disagree about
 # validity: the constants NaN and Infinity, which ``json.loads`` takes and Maria refuses.
@@ -185,3 +203,23 @@ def pong(t0: float | int, server_time: int) -> str:
 
 def authenticated(user_id: str, expires_at: int) -> str:
     return encode({"type": "authenticated", "user_id": user_id, "expires_at": expires_at})
+
+
+def ready(user_id: str, state: str) -> str:
+    return encode({"type": "ready", "user_id": user_id, "state": state})
+
+
+def queue(state: Queue) -> str:
+    return encode({"type": "queue", **state.as_dict()})
+
+
+def ping(t0: int) -> str:
+    return encode({"type": "ping", "t0": t0})
+
+
+def clock(rtt: float, offset: float) -> str:
+    return encode({"type": "clock", "rtt": rtt, "offset": offset})
+
+
+def drift(delta: float, position: float, at: float) -> str:
+    return encode({"type": "drift", "delta": delta, "position": position, "at": at})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Coroutine
 from typing import Any
 
@@ -21,6 +22,9 @@ class Registry:
     def __init__(self) -> None:
         self._rooms: dict[str, LocalRoom] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Names this instance in the events it publishes, so that it knows its own when
+        # they come back (the ready gate's checks: ``sync``).
+        self.instance = secrets.token_hex(8)
 
     def get(self, room_id: str) -> LocalRoom | None:
         return self._rooms.get(room_id)

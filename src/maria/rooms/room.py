@@ -24,10 +24,14 @@ from maria.rooms.events import (
     JoinEvent,
     LeaveEvent,
     PlaybackEvent,
+    QueueEvent,
+    ReadyEvent,
+    ReadyFillEvent,
     RoomEvent,
 )
+from maria.rooms.gate import ReadyBoard
 from maria.rooms.ordering import Orderer
-from maria.rooms.playback import newer, now_ms
+from maria.rooms.playback import Playback, newer, now_ms
 from maria.rooms.store import HISTORY
 from maria.rooms.views import Member, RoomView
 
@@ -48,6 +52,7 @@ class LocalRoom:
         self._filling = False
         self._host_missing_since: float | None = None
         self._replacing = False
+        self.ready = ReadyBoard()  # the members' ready states (``gate``)
 
     @property
     def view(self) -> RoomView | None:
@@ -77,6 +82,14 @@ class LocalRoom:
 
     def all_conns(self) -> list[Conn]:
         return [conn for conns in self._conns.values() for conn in conns]
+
+    def lead_ms(self) -> int:
+        """How far ahead to schedule a start now: from the round trips reported with ready
+        states and those of the sockets here (``gate``)."""
+        local: dict[str, float] = {}
+        for user_id, conns in self._conns.items():
+            local[user_id] = max(conn.clock.rtt for conn in conns)
+        return self.ready.lead_ms(local)
 
     def one_conn_per_user(self) -> list[Conn]:
         return [next(iter(conns)) for conns in self._conns.values() if conns]
@@ -110,6 +123,10 @@ class LocalRoom:
 
     def is_held(self, user_id: str) -> bool:
         return user_id in self._holds
+
+    def is_local(self, user_id: str) -> bool:
+        """Whether ``user_id`` has a socket here."""
+        return user_id in self._conns
 
     # -- reconnect grace ------------------------------------------------------------------
 
@@ -202,11 +219,55 @@ class LocalRoom:
         elif isinstance(event, LeaveEvent):
             self.left(event.user_id, event.name)
         elif isinstance(event, PlaybackEvent):
-            if newer(event.state, self._view.playback):
-                self._view = replace(self._view, playback=event.state)
-                self.fanout(protocol.playback(event.state))
+            self.played(event.state)
         elif isinstance(event, ControlEvent):
             self.controlled(event.mode, event.host_id, event.seq)
+        elif isinstance(event, ReadyEvent):
+            self.reported(event)
+        elif isinstance(event, QueueEvent):
+            self.queued(event)
+        elif isinstance(event, ReadyFillEvent):
+            self.filled(event)
+
+    def played(self, state: Playback) -> None:
+        assert self._view is not None
+        if newer(state, self._view.playback):
+            self._view = replace(self._view, playback=state)
+            self.fanout(protocol.playback(state))
+
+    def reported(self, event: ReadyEvent) -> None:
+        """A member's ready state (one for an earlier film than the current is too late)."""
+        assert self._view is not None
+        if event.media_seq < self._view.queue.media_seq:
+            return
+        if event.state == "unknown":
+            changed = self.ready.drop(event.user_id)
+        else:
+            changed = self.ready.report(event.user_id, event.state, event.media_seq, event.rtt)
+        if changed:
+            self.fanout(protocol.ready(event.user_id, event.state))
+
+    def filled(self, event: ReadyFillEvent) -> None:
+        """Another instance's members' states, where this board has none."""
+        assert self._view is not None
+        current = self._view.queue.media_seq
+        for user_id, (state, media_seq, rtt) in event.states.items():
+            if media_seq >= current and self.ready.fill(user_id, state, media_seq, rtt):
+                self.fanout(protocol.ready(user_id, state))
+
+    def queued(self, event: QueueEvent) -> None:
+        """A queue change; a new media resets everyone present to buffering (no frame each:
+        the queue frame's new ``media_seq`` says so), then the playback that came with it."""
+        assert self._view is not None
+        queue = event.queue
+        if queue.seq > self._view.queue.seq:
+            media = queue.media_seq > self._view.queue.media_seq
+            self._view = replace(self._view, queue=queue, movie_id=queue.movie_id)
+            if media:
+                self.ready.media_changed(queue.media_seq, self._members)
+            self.fanout(protocol.queue(queue))
+        if event.playback is not None:
+            self.played(event.playback)
 
     def joined(self, member: Member) -> None:
         held = self._members.get(member.user_id)
@@ -224,6 +285,7 @@ class LocalRoom:
         member = self._members.pop(user_id, None)
         if member is None:
             return
+        self.ready.drop(user_id)  # a leave ends the ready state too (no frame of its own)
         self._presence_epoch += 1
         if self.view is not None and user_id == self.view.host_id:
             self._host_missing_since = time.monotonic()
@@ -329,6 +391,8 @@ class LocalRoom:
                 "control": self.view.control,
                 "user_id": conn.user_id,
                 "server_time": now_ms(),
+                "queue": self.view.queue.as_dict(),
+                "ready": self.ready.states(),
             }
         )
 

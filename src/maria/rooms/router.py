@@ -15,7 +15,14 @@ from maria.fields import ID_PATTERN
 from maria.http.deps import IdentityDep, service
 from maria.http.openapi import doc
 from maria.rooms import asyncapi, socket, store
-from maria.rooms.schemas import MemberOut, MessageOut, RoomCreate, RoomDetail, RoomOut
+from maria.rooms.schemas import (
+    MemberOut,
+    MessageOut,
+    QueueOut,
+    RoomCreate,
+    RoomDetail,
+    RoomOut,
+)
 from maria.rooms.service import RoomsService
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
@@ -57,9 +64,13 @@ async def create_room(body: RoomCreate, identity: IdentityDep, rooms: Rooms) -> 
     **doc("getRoom", "Get a room and who is in it", NO_ROOM),
 )
 async def get_room(room_id: str, identity: IdentityDep, rooms: Rooms) -> RoomDetail:
-    """A room, its playback state and who is online in it."""
+    """A room, its playback state, who is online in it, and its queue."""
     view, members = await rooms.get(room_id)
-    return RoomDetail(**RoomOut.of(view).model_dump(), members=[MemberOut.of(m) for m in members])
+    return RoomDetail(
+        **RoomOut.of(view).model_dump(),
+        members=[MemberOut.of(m) for m in members],
+        queue=QueueOut.of(view.queue),
+    )
 
 
 @router.get(

@@ -31,6 +31,10 @@ from maria.rooms.frames import (
     ClientHost,
     ClientPing,
     ClientPlayback,
+    ClientPong,
+    ClientPosition,
+    ClientQueue,
+    ClientReady,
 )
 from maria.rooms.hub import RoomHub
 from maria.rooms.protocol import (
@@ -183,8 +187,16 @@ async def dispatch(conn: Conn, command: Command, hub: RoomHub, ws: WebSocket) ->
         await hub.chat(conn, command.text)
     elif isinstance(command, ClientPing):
         hub.pong(conn, command.t0)
+    elif isinstance(command, ClientPosition):
+        hub.position(conn, command.position, command.at)
+    elif isinstance(command, ClientPong):
+        hub.sample_clock(conn, command.t0, command.t1)
     elif isinstance(command, ClientPlayback):
-        await hub.playback(conn, command.action, command.position)
+        await hub.playback(conn, command.action, command.position, command.force is True)
+    elif isinstance(command, ClientReady):
+        await hub.ready(conn, command.state, command.movie_id)
+    elif isinstance(command, ClientQueue):
+        await hub.queue(conn, command)
     elif isinstance(command, ClientControl):
         await hub.control(conn, command.mode)
     elif isinstance(command, ClientHost):

@@ -211,10 +211,18 @@ async def messages_between(
 
 
 async def change_playback(
-    database: Database, room_id: str, *, user_id: str, action: Action, position: float | None
+    database: Database,
+    room_id: str,
+    *,
+    user_id: str,
+    action: Action,
+    position: float | None,
+    wait: bool = False,
+    lead_ms: int = 0,
 ) -> Playback:
     """Apply a play/pause/seek as ``user_id``: compare-and-set on ``playback_seq``, retried
-    when another change won the race."""
+    when another change won the race. A play waits (``wait``) or starts ``lead_ms`` ahead
+    (``playback.apply``)."""
     for _ in range(10):
         async with database.autocommit() as db:
             room = await db.get(Room, room_id)
@@ -223,7 +231,7 @@ async def change_playback(
             if room.host_id != user_id and room.control != "everyone":
                 raise Forbidden("Only the host controls playback")
             current = playback_of(room)
-        new = apply(current, action, position, user_id, now_ms())
+        new = apply(current, action, position, user_id, now_ms(), wait=wait, lead_ms=lead_ms)
         async with database.autocommit() as db:  # one statement: no BEGIN/COMMIT round trips
             result = await db.execute(
                 update(Room)

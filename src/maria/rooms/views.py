@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from maria.rooms.models import Room, RoomMessage
-from maria.rooms.playback import Playback
+from maria.rooms.playback import Playback, state_of
+from maria.rooms.queue import Queue, entries_of
 
 _ROOM_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -42,6 +43,7 @@ class RoomView:
     playback: Playback
     message_seq: int
     created_at: datetime
+    queue: Queue
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -55,6 +57,7 @@ class RoomView:
             playback=playback_of(room),
             message_seq=room.message_seq,
             created_at=room.created_at,
+            queue=queue_of(room),
         )
 
     def public(self) -> dict[str, Any]:
@@ -72,11 +75,21 @@ class RoomView:
 
 def playback_of(room: Room) -> Playback:
     return Playback(
-        state="playing" if room.playback_state == "playing" else "paused",
+        state=state_of(room.playback_state),
         position=room.playback_position,
         at=room.playback_at,
         by=room.playback_by,
         seq=room.playback_seq,
+    )
+
+
+def queue_of(room: Room) -> Queue:
+    return Queue(
+        items=entries_of(room.queue_items),
+        index=room.queue_index,
+        movie_id=room.movie_id,
+        media_seq=room.media_seq,
+        seq=room.queue_seq,
     )
 
 

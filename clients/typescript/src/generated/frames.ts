@@ -4,13 +4,53 @@
  */
 
 /**
+ * Change the shared queue (the host, or anyone in `everyone` mode): answered with a
+ * `queue` frame to every member. `add` appends a film, `add_list` the films of one of
+ * your lists (oldest first, as many as fit), `remove`/`move` change the order, `next`/
+ * `previous`/`play` change the media (a paused room stays paused at 0; a playing one
+ * waits at 0 until every member has loaded the new film), `clear` empties the queue (the
+ * current film plays on).
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientQueue".
+ */
+export type ClientQueue = {
+  type: "queue";
+  op: "add" | "add_list" | "remove" | "move" | "next" | "previous" | "play" | "clear";
+  /**
+   * `add`: a Kinopoisk movie id
+   */
+  movie_id?: number | null;
+  /**
+   * `add_list`: the slug of one of your lists
+   */
+  slug?: string | null;
+  /**
+   * `remove`, `move`, `play`: an entry's index, from 0
+   */
+  index?: number | null;
+  /**
+   * `move`: the index the entry will have
+   */
+  to?: number | null;
+};
+/**
  * Any frame a client sends
  *
  * This interface was referenced by `RoomFrames`'s JSON-Schema
  * via the `definition` "ClientFrame".
  */
 export type ClientFrame =
-  ClientAuth | ClientChat | ClientPlayback | ClientControl | ClientHost | ClientPing;
+  | ClientAuth
+  | ClientChat
+  | ClientPlayback
+  | ClientControl
+  | ClientHost
+  | ClientPing
+  | ClientReady
+  | ClientPosition
+  | ClientPong
+  | ClientQueue;
 /**
  * Any frame the server sends
  *
@@ -25,7 +65,12 @@ export type ServerFrame =
   | ServerControl
   | ServerPong
   | ServerAuthenticated
-  | ServerError;
+  | ServerError
+  | ServerReady
+  | ServerQueue
+  | ServerPing
+  | ServerClock
+  | ServerDrift;
 
 export interface RoomFrames {}
 /**
@@ -99,7 +144,10 @@ export interface ClientPing {
 }
 /**
  * Play, pause or seek (the host, or anyone in `everyone` mode): answered with a
- * `playback` frame to every member.
+ * `playback` frame to every member. A `play` while a member is `buffering` makes the room
+ * `waiting` until everyone is ready (or `MARIA_ROOM_READY_TIMEOUT` passes, or a `play`
+ * with `force`); a start is scheduled a little ahead (`at` in the future), the same
+ * moment for every member.
  *
  * This interface was referenced by `RoomFrames`'s JSON-Schema
  * via the `definition` "ClientPlayback".
@@ -114,6 +162,62 @@ export interface ClientPlayback {
    * Seconds into the film, 0 to 604800 (7 days); `seek` needs it, `play` and `pause` default to where the film is now
    */
   position?: number | null;
+  /**
+   * With `play`: start even if members are buffering ("play anyway")
+   */
+  force?: boolean | null;
+}
+/**
+ * The answer to the server's `ping`, at once: its `t0` and the client's clock.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientPong".
+ */
+export interface ClientPong {
+  type: "pong";
+  /**
+   * The `ping`'s `t0`, unchanged
+   */
+  t0: number;
+  /**
+   * The client's clock (unix ms) when the `ping` arrived
+   */
+  t1: number;
+}
+/**
+ * Where this member's player is (every ~2 s while playing, and after each correction):
+ * answered with `drift` only if it is off by more than 0.05 s.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientPosition".
+ */
+export interface ClientPosition {
+  type: "position";
+  /**
+   * Seconds into the film, 0 to 604800
+   */
+  position: number;
+  /**
+   * Server time (unix ms, the client's clock corrected by the `clock` offset) at which the player stood at `position`; more than 10 s from the server's now, it is ignored
+   */
+  at: number;
+}
+/**
+ * Whether this member's player has the current film loaded (`ready`) or is still
+ * loading it (`buffering`): after joining, after every media change (a `queue` frame with
+ * a new `media_seq` sets everyone to `buffering`) and whenever it stalls. Everyone gets a
+ * `ready` frame; a `play` waits while anyone is `buffering`.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientReady".
+ */
+export interface ClientReady {
+  type: "ready";
+  state: "ready" | "buffering";
+  /**
+   * The film the report is about; a report about another film than the room's current one is ignored (a late report for the previous one)
+   */
+  movie_id?: number | null;
 }
 /**
  * This interface was referenced by `RoomFrames`'s JSON-Schema
@@ -150,13 +254,16 @@ export interface MessageOut {
  * via the `definition` "PlaybackOut".
  */
 export interface PlaybackOut {
-  state: "playing" | "paused";
+  /**
+   * `waiting`: a play held until every member is ready (the ready gate)
+   */
+  state: "playing" | "paused" | "waiting";
   /**
    * Seconds into the film at server time `at`
    */
   position: number;
   /**
-   * Server time (unix ms) at which `position` holds
+   * Server time (unix ms) at which `position` holds; a start is scheduled a little ahead: until `at` the film stands at `position`, then it advances
    */
   at: number;
   /**
@@ -165,6 +272,52 @@ export interface PlaybackOut {
   by: string | null;
   /**
    * Grows by one per change: drop states with a smaller one
+   */
+  seq: number;
+}
+/**
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "QueueEntryOut".
+ */
+export interface QueueEntryOut {
+  /**
+   * The entry's own id (a film may be queued twice)
+   */
+  id: string;
+  /**
+   * A Kinopoisk movie id
+   */
+  movie_id: number;
+  /**
+   * Who queued it
+   */
+  added_by: string;
+}
+/**
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "QueueOut".
+ */
+export interface QueueOut {
+  /**
+   * The queue, in order (at most 500)
+   *
+   * @maxItems 500
+   */
+  items: QueueEntryOut[];
+  /**
+   * The entry playing now, or null
+   */
+  index: number | null;
+  /**
+   * The current media: the room's film
+   */
+  movie_id: number;
+  /**
+   * Grows with every media change (`next`, `previous`, `play`); a new one sets every member present to `buffering`
+   */
+  media_seq: number;
+  /**
+   * Grows by one per change: drop queues with a smaller one
    */
   seq: number;
 }
@@ -219,6 +372,24 @@ export interface ServerChat {
   type: "chat";
 }
 /**
+ * The server's estimate of this socket's clock, whenever it changes: of the last 8
+ * `pong` samples, the one with the lowest round trip (as NTP does).
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerClock".
+ */
+export interface ServerClock {
+  type: "clock";
+  /**
+   * Round trip, ms
+   */
+  rtt: number;
+  /**
+   * The client's clock minus the server's, ms: server time = client time - offset
+   */
+  offset: number;
+}
+/**
  * Who controls playback, and who hosts (after `control`, `host` or a host gone).
  *
  * This interface was referenced by `RoomFrames`'s JSON-Schema
@@ -228,6 +399,30 @@ export interface ServerControl {
   type: "control";
   mode: "host" | "everyone";
   host_id: string | null;
+}
+/**
+ * This member's player is off by more than 0.05 s (after a `position` report).
+ * Correct it as Jellyfin's SyncPlay does: from 0.4 s on, seek to the live position
+ * (`position` + the time since `at`); below, play at rate `1 - delta / 2` for 2 s, then
+ * at 1 again.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerDrift".
+ */
+export interface ServerDrift {
+  type: "drift";
+  /**
+   * Seconds ahead (negative: behind) of the room
+   */
+  delta: number;
+  /**
+   * Where the player should have been at `at`, seconds
+   */
+  position: number;
+  /**
+   * The report's `at`, server unix ms
+   */
+  at: number;
 }
 /**
  * A frame was refused or failed; the socket carries on (`x-error-codes` in the
@@ -261,19 +456,36 @@ export interface ServerError {
   retry_after?: number;
 }
 /**
+ * The server measures the clock: answer at once with `pong` (`t0` back, `t1` your
+ * clock). Sent after the welcome, three more times in the first ~2 s, then every 15 s.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerPing".
+ */
+export interface ServerPing {
+  type: "ping";
+  /**
+   * The server's clock when it sent the ping, unix ms
+   */
+  t0: number;
+}
+/**
  * The playback state after a change; drop states with a smaller `seq`.
  *
  * This interface was referenced by `RoomFrames`'s JSON-Schema
  * via the `definition` "ServerPlayback".
  */
 export interface ServerPlayback {
-  state: "playing" | "paused";
+  /**
+   * `waiting`: a play held until every member is ready (the ready gate)
+   */
+  state: "playing" | "paused" | "waiting";
   /**
    * Seconds into the film at server time `at`
    */
   position: number;
   /**
-   * Server time (unix ms) at which `position` holds
+   * Server time (unix ms) at which `position` holds; a start is scheduled a little ahead: until `at` the film stands at `position`, then it advances
    */
   at: number;
   /**
@@ -317,6 +529,51 @@ export interface ServerPresence {
   name: string;
 }
 /**
+ * The shared queue after a change; drop queues with a smaller `seq`. A new `media_seq`
+ * is a new film: load it (report `buffering`, then `ready`).
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerQueue".
+ */
+export interface ServerQueue {
+  /**
+   * The queue, in order (at most 500)
+   *
+   * @maxItems 500
+   */
+  items: QueueEntryOut[];
+  /**
+   * The entry playing now, or null
+   */
+  index: number | null;
+  /**
+   * The current media: the room's film
+   */
+  movie_id: number;
+  /**
+   * Grows with every media change (`next`, `previous`, `play`); a new one sets every member present to `buffering`
+   */
+  media_seq: number;
+  /**
+   * Grows by one per change: drop queues with a smaller one
+   */
+  seq: number;
+  type: "queue";
+}
+/**
+ * A member's ready state changed. `unknown`: they left, or their last socket closed
+ * (they hold no start). A media change sets everyone to `buffering` without a frame each
+ * (the `queue` frame's new `media_seq` says so); a presence `leave` ends a state too.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerReady".
+ */
+export interface ServerReady {
+  type: "ready";
+  user_id: string;
+  state: "ready" | "buffering" | "unknown";
+}
+/**
  * The first frame after joining: a snapshot of the room, consistent with every frame
  * that follows it (also after a reconnect: it puts the client back in step).
  *
@@ -345,4 +602,11 @@ export interface ServerWelcome {
    * The server's clock, unix ms
    */
   server_time: number;
+  queue: QueueOut;
+  /**
+   * The members' ready states by user id (members without one are absent: they hold no start). Report your own with `ready` after joining
+   */
+  ready: {
+    [k: string]: "ready" | "buffering" | undefined;
+  };
 }

@@ -1405,9 +1405,10 @@ export interface components {
         PlaybackOut: {
             /**
              * State
+             * @description `waiting`: a play held until every member is ready (the ready gate)
              * @enum {string}
              */
-            state: "playing" | "paused";
+            state: "playing" | "paused" | "waiting";
             /**
              * Position
              * @description Seconds into the film at server time `at`
@@ -1415,7 +1416,7 @@ export interface components {
             position: number;
             /**
              * At
-             * @description Server time (unix ms) at which `position` holds
+             * @description Server time (unix ms) at which `position` holds; a start is scheduled a little ahead: until `at` the film stands at `position`, then it advances
              */
             at: number;
             /**
@@ -1426,6 +1427,72 @@ export interface components {
             /**
              * Seq
              * @description Grows by one per change: drop states with a smaller one
+             */
+            seq: number;
+        };
+        /** QueueEntryOut */
+        QueueEntryOut: {
+            /**
+             * Id
+             * @description The entry's own id (a film may be queued twice)
+             */
+            id: string;
+            /**
+             * Movie Id
+             * @description A Kinopoisk movie id
+             */
+            movie_id: number;
+            /**
+             * Added By
+             * @description Who queued it
+             */
+            added_by: string;
+        };
+        /**
+         * QueueOut
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "5b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+         *           "movie_id": 326,
+         *           "added_by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f"
+         *         },
+         *         {
+         *           "id": "6c2e3d4f-5a6b-4c7d-9e8f-0a1b2c3d4e5f",
+         *           "movie_id": 435,
+         *           "added_by": "1d72e0d7-e3c7-400e-800f-c5c332b30452"
+         *         }
+         *       ],
+         *       "index": 0,
+         *       "movie_id": 326,
+         *       "media_seq": 1,
+         *       "seq": 4
+         *     }
+         */
+        QueueOut: {
+            /**
+             * Items
+             * @description The queue, in order (at most 500)
+             */
+            items: components["schemas"]["QueueEntryOut"][];
+            /**
+             * Index
+             * @description The entry playing now, or null
+             */
+            index: number | null;
+            /**
+             * Movie Id
+             * @description The current media: the room's film
+             */
+            movie_id: number;
+            /**
+             * Media Seq
+             * @description Grows with every media change (`next`, `previous`, `play`); a new one sets every member present to `buffering`
+             */
+            media_seq: number;
+            /**
+             * Seq
+             * @description Grows by one per change: drop queues with a smaller one
              */
             seq: number;
         };
@@ -1514,7 +1581,25 @@ export interface components {
          *           "name": "Konstantin Levin",
          *           "since": 1773521042000
          *         }
-         *       ]
+         *       ],
+         *       "queue": {
+         *         "items": [
+         *           {
+         *             "id": "5b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+         *             "movie_id": 326,
+         *             "added_by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f"
+         *           },
+         *           {
+         *             "id": "6c2e3d4f-5a6b-4c7d-9e8f-0a1b2c3d4e5f",
+         *             "movie_id": 435,
+         *             "added_by": "1d72e0d7-e3c7-400e-800f-c5c332b30452"
+         *           }
+         *         ],
+         *         "index": 0,
+         *         "movie_id": 326,
+         *         "media_seq": 1,
+         *         "seq": 4
+         *       }
          *     }
          */
         RoomDetail: {
@@ -1543,6 +1628,8 @@ export interface components {
              * @description Online now (on any instance), longest first
              */
             members: components["schemas"]["MemberOut"][];
+            /** @description The shared queue */
+            queue: components["schemas"]["QueueOut"];
         };
         /**
          * RoomOut
