@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+from maria.audit.service import AuditLog
 from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.backends.ratelimit import Counters
@@ -23,12 +24,14 @@ from maria.rooms import protocol
 from maria.rooms.commands import Commands
 from maria.rooms.conn import CloseSocket, Conn, Flusher, SendFrames, WriteNow
 from maria.rooms.dispatch import Dispatch
-from maria.rooms.events import DeletedEvent
+from maria.rooms.events import DeletedEvent, ManagedEvent
 from maria.rooms.maintenance import Maintenance
 from maria.rooms.membership import Membership
+from maria.rooms.moderation import Moderation
 from maria.rooms.playback import Action, now_ms
 from maria.rooms.presence import Presence
 from maria.rooms.protocol import CLOSE_SERVICE_RESTART
+from maria.rooms.reactions import Reactions
 from maria.rooms.registry import Registry
 from maria.rooms.views import Member
 from maria.users.service import UsersService
@@ -47,6 +50,9 @@ class RoomHub:
         chat_limit: tuple[int, int],
         reconnect_grace: float,
         host_grace: float,
+        audit: AuditLog,
+        capacity: int = 200,
+        kick_ban: float = 300.0,
     ) -> None:
         self._rooms = Registry()
         self._presence = presence
@@ -54,7 +60,13 @@ class RoomHub:
         self.commands = Commands(
             self._rooms, database, broker, counters, users, chat_limit, self.dispatch.on_message
         )
-        self.membership = Membership(self._rooms, database, presence, Flusher(), reconnect_grace)
+        self.membership = Membership(
+            self._rooms, database, presence, Flusher(), reconnect_grace, capacity
+        )
+        self.moderation = Moderation(self._rooms, database, audit, self.commands.publish, kick_ban)
+        self.reactions = Reactions(
+            self._rooms, database, users, counters, chat_limit, self.commands.publish
+        )
         self.maintenance = Maintenance(
             self._rooms,
             database,
@@ -106,6 +118,7 @@ class RoomHub:
         send: SendFrames,
         close: CloseSocket,
         write_now: WriteNow | None = None,
+        is_admin: bool = False,
     ) -> Conn | None:
         return await self.membership.join(
             room_id,
@@ -116,6 +129,7 @@ class RoomHub:
             send=send,
             close=close,
             write_now=write_now,
+            is_admin=is_admin,
         )
 
     async def leave(self, conn: Conn) -> None:
@@ -140,6 +154,10 @@ class RoomHub:
 
     async def members(self, room_id: str) -> list[Member]:
         return await self.membership.members(room_id)
+
+    async def managed(self, room_id: str, event: ManagedEvent) -> None:
+        """The room's settings changed (REST): every instance applies them."""
+        await self.commands.publish(room_id, event)
 
     async def deleted(self, room_id: str) -> None:
         """After the room's row is gone: every instance closes its sockets."""

@@ -42,6 +42,10 @@ class RoomView:
     playback: Playback
     message_seq: int
     created_at: datetime
+    visibility: str = "public"
+    capacity: int | None = None  # None: the server's (``MARIA_ROOM_CAPACITY``)
+    chat_locked: bool = False
+    roles_seq: int = 0
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -55,6 +59,10 @@ class RoomView:
             playback=playback_of(room),
             message_seq=room.message_seq,
             created_at=room.created_at,
+            visibility=room.visibility,
+            capacity=room.capacity,
+            chat_locked=room.chat_locked,
+            roles_seq=room.roles_seq,
         )
 
     def public(self) -> dict[str, Any]:
@@ -67,6 +75,8 @@ class RoomView:
             "control": self.control,
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "playback": self.playback.as_dict(),
+            "visibility": self.visibility,
+            "capacity": self.capacity,
         }
 
 
