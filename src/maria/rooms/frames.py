@@ -272,7 +272,9 @@ class ClientReact(ClientFrameModel):
     @model_validator(mode="after")
     def _exactly_one_target(self) -> ClientReact:
         if (self.message_id is None) == (self.position is None):
-            raise _refused("react_target", "a reaction needs one of 'message_id' or 'position'")
+            raise _refused(
+                "react_target", "a reaction needs exactly one of 'message_id' and 'position'"
+            )
         return self
 
 

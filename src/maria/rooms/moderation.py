@@ -28,6 +28,7 @@ from maria.rooms.models import Room, RoomMessage, RoomReaction
 from maria.rooms.playback import now_ms
 from maria.rooms.registry import Registry
 from maria.rooms.roles import Role, moderation_refusal, role_change_refusal, role_of
+from maria.rooms.views import is_room_id
 
 Publish = Callable[[str, RoomEvent], Awaitable[None]]
 
@@ -88,6 +89,9 @@ class Moderation:
         if room is None or room.view is None:
             return
         view, roles = room.view, room.roles
+        if target is not None and target not in room.members and not is_room_id(target):
+            conn.push(protocol.error("not_found", NEVER_HERE))  # user ids are UUIDs too
+            return
         actor = role_of(view, roles, conn.user_id)
         known = None if target is None else role_of(view, roles, target)
         if actor == "member" or known in ("host", "cohost"):  # else the store decides

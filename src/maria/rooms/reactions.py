@@ -26,9 +26,11 @@ from maria.rooms.playback import now_ms
 from maria.rooms.protocol import CLOSE_UNAUTHENTICATED
 from maria.rooms.registry import Registry
 from maria.rooms.room import REACTIONS, Reaction
+from maria.rooms.views import is_room_id
 from maria.users.service import UsersService
 
 KEEP = 200  # stored per room; older ones are deleted
+NO_MESSAGE = "No such message in this room"
 Publish = Callable[[str, RoomEvent], Awaitable[None]]
 _COLUMNS = ("id", "room_id", "user_id", "name", "emoji", "message_id", "message_seq")
 
@@ -150,6 +152,9 @@ class Reactions:
                 )
             )
             return
+        if message_id is not None and not is_room_id(message_id):  # message ids are UUIDs
+            conn.push(protocol.error("not_found", NO_MESSAGE))
+            return
         user = await self._users.get(conn.user_id)
         if user is None or user.disabled:
             conn.close(CLOSE_UNAUTHENTICATED, "invalid_token: the account no longer exists")
@@ -165,6 +170,6 @@ class Reactions:
         }
         stored, seq = await store(self._database, conn.room_id, row)
         if not stored:
-            conn.push(protocol.error("not_found", "No such message in this room"))
+            conn.push(protocol.error("not_found", NO_MESSAGE))
             return
         await self._publish(conn.room_id, ReactionEvent(public(row), seq))
