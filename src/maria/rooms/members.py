@@ -194,3 +194,26 @@ async def mine(
         my_role = "host" if room.host_id == user_id else member_role or "member"
         found.append((RoomView.of(room), my_role, last))
     return found
+
+
+async def of_user(db: AsyncSession, user_id: str) -> list[dict[str, Any]]:
+    """``user_id``'s place in every room they have been in (for the data export)."""
+    rows = await db.execute(
+        select(RoomMember).where(RoomMember.user_id == user_id).order_by(RoomMember.room_id)
+    )
+    return [
+        {
+            "room_id": row.room_id,
+            "role": row.role,
+            "muted": row.muted,
+            "banned_until": row.banned_until,
+            "access": row.access,
+            "first_joined_at": _iso(row.first_joined_at),
+            "last_joined_at": _iso(row.last_joined_at),
+        }
+        for row in rows.scalars()
+    ]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

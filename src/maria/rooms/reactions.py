@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, literal, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.backends.ratelimit import Counters
 from maria.db import Database, new_id
@@ -44,6 +45,20 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
         out["position"] = row["position"]
     out["timestamp"] = row["timestamp"]
     return out
+
+
+def _public_row(row: RoomReaction) -> dict[str, Any]:
+    return public(
+        {
+            "id": row.id,
+            "user_id": row.user_id,
+            "name": row.name,
+            "emoji": row.emoji,
+            "message_id": row.message_id,
+            "position": row.position,
+            "timestamp": row.timestamp,
+        }
+    )
 
 
 async def store(database: Database, room_id: str, row: dict[str, Any]) -> tuple[bool, int | None]:
@@ -96,25 +111,19 @@ async def recent(database: Database, room_id: str) -> list[Reaction]:
             .order_by(RoomReaction.timestamp.desc(), RoomReaction.id.desc())
             .limit(REACTIONS)
         )
-        found = [
-            (
-                public(
-                    {
-                        "id": r.id,
-                        "user_id": r.user_id,
-                        "name": r.name,
-                        "emoji": r.emoji,
-                        "message_id": r.message_id,
-                        "position": r.position,
-                        "timestamp": r.timestamp,
-                    }
-                ),
-                r.message_seq,
-            )
-            for r in rows.scalars()
-        ]
+        found = [(_public_row(r), r.message_seq) for r in rows.scalars()]
     found.reverse()
     return found
+
+
+async def by_user(db: AsyncSession, user_id: str) -> list[dict[str, Any]]:
+    """Every reaction ``user_id`` made (still kept), oldest first (for the data export)."""
+    rows = await db.execute(
+        select(RoomReaction)
+        .where(RoomReaction.user_id == user_id)
+        .order_by(RoomReaction.timestamp, RoomReaction.id)
+    )
+    return [{"room_id": r.room_id, **_public_row(r)} for r in rows.scalars()]
 
 
 class Reactions:
