@@ -102,7 +102,7 @@ async def test_mute_and_lock_are_enforced_and_announced(server: Server, api: Api
     await a.send({"type": "lock", "locked": False})
     await b.expect("roles", chat_locked=False)
     await b.send({"type": "chat", "text": "free again"})
-    assert (await c.expect("chat"))["text"] == "free again"
+    await c.expect("chat", text="free again")
     assert not [f for f in b.skipped if f["type"] == "error"]
 
     bobs = {e["event"] for e in await api.audit(bob)}
