@@ -18,6 +18,8 @@ Title = Annotated[str, Trimmed(MAX_TITLE)]
 
 
 def _absent_when_default(schema: dict[str, Any]) -> None:
+    """No ``default`` in the schema (the description says it): generated clients' types
+    then keep the field optional in request bodies."""
     schema.pop("default", None)
 
 
@@ -77,8 +79,9 @@ class RoomCreate(BaseModel):
     title: Title | None = None
     visibility: Visibility = Field(
         default="public",
-        description="`public`: anyone signed in with the link; `private`: the host, admins "
-        "and those who redeemed an invite",
+        description="`public` (the default): anyone signed in with the link; `private`: the "
+        "host, admins, co-hosts and those who redeemed an invite",
+        json_schema_extra=_absent_when_default,  # optional in generated clients' types
     )
     capacity: Capacity | None = Field(
         default=None,
@@ -225,9 +228,15 @@ class InviteCreate(BaseModel):
         strict=True,
         ge=MIN_INVITE_TTL,
         le=MAX_INVITE_TTL,
-        description="Seconds the invite is valid: 60 to 2592000 (30 days)",
+        description="Seconds the invite is valid: 60 to 2592000 (30 days); 86400 by default",
+        json_schema_extra=_absent_when_default,
     )
-    single_use: bool = Field(default=False, strict=True, description="Redeemable by one user")
+    single_use: bool = Field(
+        default=False,
+        strict=True,
+        description="Redeemable by one user only (false by default)",
+        json_schema_extra=_absent_when_default,
+    )
 
 
 class InviteOut(BaseModel):
