@@ -117,6 +117,12 @@ async def test_the_asyncapi_document_is_served_without_authentication(server: Se
         "control",
         "host",
         "ping",
+        "role",
+        "kick",
+        "mute",
+        "lock",
+        "clear",
+        "react",
     }
     assert {m["name"] for m in messages if m["title"].endswith("(server)")} == {
         "welcome",
@@ -127,6 +133,9 @@ async def test_the_asyncapi_document_is_served_without_authentication(server: Se
         "pong",
         "authenticated",
         "error",
+        "roles",
+        "moderated",
+        "reaction",
     }
     assert set(payload_schemas("sendServerFrame")) == {
         m["name"] for m in messages if m["title"].endswith("(server)")
