@@ -168,7 +168,8 @@ def _lock(frame: dict[str, Any], _: Sender) -> Answer | Refusal:
     locked = frame.get("locked")
     if not isinstance(locked, bool):
         return refused("validation_error")
-    return Answer("moderated", (("action", "lock" if locked else "unlock"),))
+    # The announcement, then the state it leaves (waited for: it is the last to come).
+    return Answer("roles", (("chat_locked", locked),))
 
 
 def _clear(frame: dict[str, Any], _: Sender) -> Answer | Refusal:

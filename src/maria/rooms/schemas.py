@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import Ge, Le
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from maria import examples as ex
@@ -26,7 +27,7 @@ def _absent_when_default(schema: dict[str, Any]) -> None:
 Visibility = Literal["public", "private"]
 # Above any MARIA_ROOM_CAPACITY (which caps a room's own capacity; the service checks it).
 MAX_CAPACITY = 100_000
-Capacity = Annotated[int, JsonInteger, Field(strict=True, ge=1, le=MAX_CAPACITY)]
+Capacity = Annotated[int, Strict(), Ge(1), Le(MAX_CAPACITY), JsonInteger]
 MIN_INVITE_TTL = 60
 MAX_INVITE_TTL = 30 * 86_400
 MAX_INVITE_TOKEN = 200
