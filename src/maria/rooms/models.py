@@ -5,6 +5,10 @@ control mode and the playback state (each change is a compare-and-set on a ``*_s
 column), and ``message_seq``, the last chat sequence number. Incrementing it in the same
 transaction that inserts the messages makes the per-room sequence gapless among committed
 messages, which is what lets every instance deliver chat in one order (see ``ordering``).
+``roles_seq`` does the same for the moderation state and the room's settings.
+
+Beside it: ``room_members`` (roles, mutes, bans, access; ``members``), ``room_invites``
+(``invites``) and ``room_reactions`` (``reactions``).
 """
 
 from __future__ import annotations
