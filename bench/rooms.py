@@ -97,7 +97,7 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
         MARIA_ARGON2_MEMORY_KIB="1024",  # registration is not what is measured
         MARIA_ARGON2_TIME_COST="1",
         MARIA_ROOM_CHAT_LIMIT="1000000",
-        MARIA_ROOM_CAPACITY="10000",  # a room of --members (the default capacity is 200)
+        MARIA_ROOM_CAPACITY="100000",  # --members may be past the default 200
         **extra,
     )
     return env

@@ -636,8 +636,8 @@ async def test_unknown_route_is_404_in_contract_format(
         ("GET", f"{ME}/lists/import", "POST"),  # "import" is no list's slug
         ("POST", f"{ME}/lists/favorites", "DELETE, GET, PATCH"),
         ("POST", f"{ME}/lists/favorites/items/5", "DELETE, GET, PUT"),
-        ("PUT", "/api/v1/rooms/abc", "DELETE, GET"),
-        ("GET", "/api/v1/rooms", "POST"),
+        ("PUT", "/api/v1/rooms/abc", "DELETE, GET, PATCH"),
+        ("PUT", "/api/v1/rooms", "GET, POST"),
         ("PATCH", "/healthz", "GET"),
     ],
 )

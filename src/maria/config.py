@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     room_chat_limit: int = Field(default=5, ge=1)
     room_chat_window: int = Field(default=2, ge=1, le=3600)
     room_ready_timeout: float = Field(default=8.0, gt=0, le=300)
+    room_capacity: int = Field(default=200, ge=1, le=100_000)  # users present per room
+    room_kick_ban: int = Field(default=300, ge=0, le=30 * 86_400)  # a kick's rejoin ban
 
     # Operations: log lines (json or text; json by default in production), one line per
     # request and socket (off by default: a line per request costs CPU on the hottest

@@ -42,6 +42,7 @@ from maria.mail.transports import DirectoryTransport, SmtpServer, SmtpTransport,
 from maria.migrate import SchemaMismatch, current_revision, schema_problem
 from maria.ops.service import Readiness, Telemetry
 from maria.rooms.hub import RoomHub
+from maria.rooms.invites import Invites
 from maria.rooms.presence import FallbackPresence, MemoryPresence, Presence, RedisPresence
 from maria.rooms.service import RoomsService
 from maria.users.cache import UserCache
@@ -202,6 +203,9 @@ def build_services(settings: Settings) -> Services:
         reconnect_grace=settings.room_reconnect_grace,
         host_grace=settings.room_host_grace,
         ready_timeout=settings.room_ready_timeout,
+        audit=audit,
+        capacity=settings.room_capacity,
+        kick_ban=settings.room_kick_ban,
     )
     accounts = Accounts(
         database=database,
@@ -230,7 +234,13 @@ def build_services(settings: Settings) -> Services:
         recovery=recovery,
         accounts=accounts,
         lists=lists,
-        rooms=RoomsService(database, hub, counters),
+        rooms=RoomsService(
+            database,
+            hub,
+            counters,
+            Invites(settings.secret, settings.public_url),
+            capacity=settings.room_capacity,
+        ),
         admin=AdminService(database, users, auth, accounts, audit),
         readiness=Readiness(database, revoked, keys, health),
         telemetry=Telemetry(

@@ -151,8 +151,10 @@ async def test_the_export_holds_everything(mail_app: Any, mail_client: httpx.Asy
     ]
     assert [i["movie_id"] for i in lists["favorites"]["items"]] == [7]
     assert {e["event"] for e in data["audit"]} >= {"registered", "signed_in"}
-    assert data["messages"] == []  # nothing said in the room
+    assert data["messages"] == [] and data["reactions"] == []  # nothing said in the room
     assert room_id
+    [place] = data["rooms"]  # the room hosted: a private room would still let the host in
+    assert (place["room_id"], place["access"], place["last_joined_at"]) == (room_id, True, None)
     assert "password_hash" not in response.text and "refresh_hash" not in response.text
     mail_client.cookies.clear()
     assert_error(await mail_client.get(f"{ME}/export"), 401, "not_authenticated")

@@ -221,6 +221,62 @@ def _queue(frame: dict[str, Any], _: Sender) -> Answer | Refusal:
     return Answer("queue", unless=frozenset({"not_found", "conflict"}))
 
 
+EMOJI = ["👍", "👎", "😂", "😮", "😢", "😡", "❤️", "🔥", "👏", "🎉", "🍿", "💀"]
+
+
+def _user_id(frame: dict[str, Any]) -> str | None:
+    user_id = frame.get("user_id")
+    return user_id if isinstance(user_id, str) and 0 < len(user_id) <= 64 else None
+
+
+def _moderate(frame: dict[str, Any], sender: Sender) -> Answer | Refusal:
+    """kick, mute and role name someone: the host themself (nobody moderates the host),
+    or someone who has never been in the room."""
+    user_id = _user_id(frame)
+    kind = frame["type"]
+    if (
+        user_id is None
+        or (kind == "mute" and not isinstance(frame.get("muted"), bool))
+        or (kind == "role" and frame.get("role") not in ("cohost", "member"))
+    ):
+        return refused("validation_error")
+    return refused("forbidden") if user_id == sender.user_id else refused("not_found")
+
+
+def _lock(frame: dict[str, Any], _: Sender) -> Answer | Refusal:
+    locked = frame.get("locked")
+    if not isinstance(locked, bool):
+        return refused("validation_error")
+    # The announcement, then the state it leaves (waited for: it is the last to come).
+    return Answer("roles", (("chat_locked", locked),))
+
+
+def _clear(frame: dict[str, Any], _: Sender) -> Answer | Refusal:
+    return Answer("moderated", (("action", "clear"),))
+
+
+def _react(frame: dict[str, Any], _: Sender) -> Answer | Refusal:
+    message_id, position = frame.get("message_id"), frame.get("position")
+    if frame.get("emoji") not in EMOJI:
+        return refused("validation_error")
+    if message_id is not None and not (isinstance(message_id, str) and 0 < len(message_id) <= 64):
+        return refused("validation_error")
+    if position is not None:
+        if not _number(position):
+            return refused("validation_error")
+        try:
+            seconds = float(position)
+        except OverflowError:
+            return refused("validation_error")
+        if not (math.isfinite(seconds) and 0 <= seconds <= MAX_POSITION):
+            return refused("validation_error")
+    if (message_id is None) == (position is None):
+        return refused("validation_error")
+    if message_id is not None:
+        return refused("not_found")  # no message has a made-up id
+    return Answer("reaction", (("position", float(position)),))
+
+
 RULES: dict[str, Callable[[dict[str, Any], Sender], Answer | Refusal]] = {
     "chat": _chat,
     "ping": _ping,
@@ -232,6 +288,12 @@ RULES: dict[str, Callable[[dict[str, Any], Sender], Answer | Refusal]] = {
     "position": _position,
     "pong": _pong,
     "queue": _queue,
+    "kick": _moderate,
+    "mute": _moderate,
+    "role": _moderate,
+    "lock": _lock,
+    "clear": _clear,
+    "react": _react,
 }
 
 
@@ -310,6 +372,17 @@ WELL_FORMED = st.one_of(
     _objects("queue", op=st.just("remove"), index=st.integers(0, 499)),
     _objects("queue", op=st.just("move"), index=st.integers(0, 9), to=st.integers(0, 9)),
     _objects("queue", op=st.just("clear")),
+    _objects("kick", user_id=st.text(min_size=1, max_size=64)),
+    _objects("mute", user_id=st.text(min_size=1, max_size=64), muted=st.booleans()),
+    _objects(
+        "role",
+        user_id=st.text(min_size=1, max_size=64),
+        role=st.sampled_from(["cohost", "member"]),
+    ),
+    _objects("lock", locked=st.booleans()),
+    _objects("clear"),
+    _objects("react", emoji=st.sampled_from(EMOJI), position=FINE_POSITIONS),
+    _objects("react", emoji=st.sampled_from(EMOJI), message_id=st.text(min_size=1, max_size=64)),
 )
 # ... and the same with one field (``type`` included) replaced by something else.
 TWISTED = WELL_FORMED.flatmap(
@@ -448,7 +521,8 @@ def test_every_frame_gets_the_answer_the_contract_gives_it(host: Host, data: str
         assert errors[0]["code"] in want.codes, (data, errors)
         assert isinstance(errors[0]["message"], str) and errors[0]["message"]
         # Nothing else came of it: no chat, no state change for the room.
-        assert not [f for f in seen if f.get("type") in ("chat", "playback", "control")], seen
+        changes = ("chat", "playback", "control", "moderated", "roles", "reaction")
+        assert not [f for f in seen if f.get("type") in changes], seen
         return
     if errors and want.unless:
         assert len(errors) == 1 and errors[0]["code"] in want.unless, (data, errors)
@@ -461,8 +535,9 @@ def test_every_frame_gets_the_answer_the_contract_gives_it(host: Host, data: str
 
 # -- the parser in-process ------------------------------------------------------------
 
-# Refusals that come after parsing: a host frame naming nobody in the room, a wrong token.
-LATER = {"not_found", "invalid_token", "token_expired"}
+# Refusals that come after parsing: a host frame naming nobody in the room, a wrong token,
+# moderating the host.
+LATER = {"not_found", "invalid_token", "token_expired", "forbidden"}
 IN_PROCESS = settings(
     max_examples=3000,
     derandomize=True,

@@ -24,6 +24,8 @@ from maria.rooms.frames import CHAT_PATTERN, CLIENT_FRAMES, SERVER_FRAMES, STRIP
 from maria.rooms.playback import Playback
 from maria.rooms.protocol import CLOSE_CODES, ERROR_CODES, FrameError, parse
 from maria.rooms.queue import Entry, Queue
+from maria.rooms.reactions import public
+from maria.rooms.roles import Roles
 from tests.support.frames import (
     DRAFT_07,
     check_server_frame,
@@ -33,6 +35,7 @@ from tests.support.frames import (
 )
 from tests.support.node import asyncapi_findings
 
+REACTION = {"id": "r", "user_id": "u", "name": "Анна", "emoji": "❤️", "timestamp": 1}
 KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")  # AsyncAPI 3: the keys of components' maps
 
 
@@ -150,6 +153,12 @@ def test_every_frame_type_is_there_once_in_the_right_direction() -> None:
             "position",
             "pong",
             "queue",
+            "role",
+            "kick",
+            "mute",
+            "lock",
+            "clear",
+            "react",
         }
     )
     assert (
@@ -169,6 +178,9 @@ def test_every_frame_type_is_there_once_in_the_right_direction() -> None:
             "ping",
             "clock",
             "drift",
+            "roles",
+            "moderated",
+            "reaction",
         }
     )
     assert doc["operations"]["receiveClientFrame"]["action"] == "receive"  # Maria's side
@@ -184,7 +196,16 @@ def test_every_frame_type_is_there_once_in_the_right_direction() -> None:
 
 def test_the_close_and_error_codes_are_the_servers() -> None:
     channel = document()["channels"]["room"]
-    assert set(channel["x-close-codes"]) == {"4401", "4404", "4410", "1008", "1012", "1013"}
+    assert set(channel["x-close-codes"]) == {
+        "4401",
+        "4403",
+        "4404",
+        "4409",
+        "4410",
+        "1008",
+        "1012",
+        "1013",
+    }
     assert {int(code) for code in channel["x-close-codes"]} == set(CLOSE_CODES)
     error = document()["components"]["schemas"]["ServerError"]
     assert set(channel["x-error-codes"]) == set(error["properties"]["code"]["enum"])
@@ -239,6 +260,12 @@ def test_what_the_frame_builders_make_is_documented() -> None:
         protocol.pong(1.5, 2),
         protocol.pong(2**70, 2),
         protocol.authenticated("u", 1733141700),
+        protocol.roles(Roles(frozenset({"a"}), frozenset({"b", "c"}), True, 4)),
+        protocol.roles(Roles()),
+        protocol.moderated("kick", "u", "h"),
+        protocol.moderated("clear", None, "h"),
+        protocol.reaction(public({**REACTION, "message_id": "m", "position": None})),
+        protocol.reaction(public({**REACTION, "message_id": None, "position": 12.5})),
         protocol.chat(
             {"id": "m", "user_id": "u", "name": "n", "text": "t", "timestamp": 1, "seq": 1}
         ),
@@ -265,6 +292,11 @@ def test_the_check_catches_drift() -> None:
         {"type": "presence", "event": "join", "user_id": "u", "name": "n", "extra": 1},
         {"type": "dance"},
         {"type": "welcome"},
+        {"type": "reaction", **REACTION, "emoji": "🤡"},
+        {"type": "reaction", **REACTION, "message_id": None},
+        {"type": "moderated", "action": "ban", "by": "h"},
+        {"type": "moderated", "action": "clear", "user_id": None, "by": "h"},
+        {"type": "roles", "cohosts": [], "muted": [], "chat_locked": False},
     ]:
         with pytest.raises(AssertionError):
             check_server_frame(frame)
@@ -311,6 +343,26 @@ BAD_FRAMES = [
     ('{"type": "queue", "op": "remove", "index": -1}', "validation_error", "'index'"),
     ('{"type": "queue", "op": "play", "index": 500}', "validation_error", "'index'"),
     ('{"type": "playback", "action": "play", "force": "yes"}', "validation_error", "'force'"),
+    ('{"type": "kick"}', "validation_error", "'user_id'"),
+    ('{"type": "kick", "user_id": ""}', "validation_error", "'user_id'"),
+    ('{"type": "mute", "user_id": "u"}', "validation_error", "'muted'"),
+    ('{"type": "mute", "user_id": "u", "muted": 1}', "validation_error", "'muted'"),
+    ('{"type": "lock", "locked": "yes"}', "validation_error", "'locked'"),
+    ('{"type": "role", "user_id": "u", "role": "host"}', "validation_error", "'role'"),
+    ('{"type": "react", "emoji": "🤡", "position": 1}', "validation_error", "'emoji'"),
+    ('{"type": "react", "emoji": "🔥"}', "validation_error", "exactly one"),
+    (
+        '{"type": "react", "emoji": "🔥", "position": 1, "message_id": "m"}',
+        "validation_error",
+        None,
+    ),
+    (
+        '{"type": "react", "emoji": "🔥", "position": null, "message_id": null}',
+        "validation_error",
+        None,
+    ),
+    ('{"type": "react", "emoji": "🔥", "position": -1}', "validation_error", "'position'"),
+    ('{"type": "react", "emoji": "🔥", "message_id": ""}', "validation_error", "'message_id'"),
     ('{"type": "host", "user_id": ""}', "validation_error", "'user_id'"),
     (json.dumps({"type": "host", "user_id": "u" * 65}), "validation_error", "'user_id'"),
     (json.dumps({"type": "auth", "token": "t" * 8193}), "validation_error", "'token'"),

@@ -121,6 +121,12 @@ async def test_the_asyncapi_document_is_served_without_authentication(server: Se
         "position",
         "pong",
         "queue",
+        "role",
+        "kick",
+        "mute",
+        "lock",
+        "clear",
+        "react",
     }
     assert {m["name"] for m in messages if m["title"].endswith("(server)")} == {
         "welcome",
@@ -136,6 +142,9 @@ async def test_the_asyncapi_document_is_served_without_authentication(server: Se
         "ping",
         "clock",
         "drift",
+        "roles",
+        "moderated",
+        "reaction",
     }
     assert set(payload_schemas("sendServerFrame")) == {
         m["name"] for m in messages if m["title"].endswith("(server)")

@@ -27,7 +27,18 @@ async def test_create_and_get(client: httpx.AsyncClient) -> None:
     response = await create(client, ann, title="  Matrix night ")
     assert response.status_code == 201, response.text
     room = response.json()
-    assert set(room) == {"id", "movie_id", "title", "host_id", "control", "created_at", "playback"}
+    assert set(room) == {
+        "id",
+        "movie_id",
+        "title",
+        "host_id",
+        "control",
+        "created_at",
+        "playback",
+        "visibility",
+        "capacity",
+    }
+    assert room["visibility"] == "public" and room["capacity"] is None
     assert room["movie_id"] == 301 and room["title"] == "Matrix night"
     assert room["host_id"] == ann["user"]["id"] and room["control"] == "host"
     assert room["playback"]["state"] == "paused" and room["playback"]["position"] == 0

@@ -38,6 +38,7 @@ ROOM_TIMINGS = {
     "MARIA_ROOM_AUTH_TIMEOUT": "1",
     "MARIA_ROOM_CHAT_LIMIT": "20",
     "MARIA_ROOM_CHAT_WINDOW": "2",
+    "MARIA_ROOM_KICK_BAN": "6",
     "MARIA_CORS_ORIGINS": "http://kinoway.test",
 }
 
@@ -47,9 +48,7 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
         MARIA_SECRET_KEY=TEST_SECRET,
         MARIA_DATA_DIR=str(data_dir),
         MARIA_TRUSTED_PROXIES="127.0.0.1",  # crowds sign up from addresses of their own
-        **CHEAP_HASHING,
-        **ROOM_TIMINGS,
-        **extra,
+        **{**CHEAP_HASHING, **ROOM_TIMINGS, **extra},  # ``extra`` wins
     )
 
 
@@ -119,6 +118,16 @@ class Peer:
             await peer.send({"type": "auth", "token": token})
             peer.welcome = await peer.expect("welcome")
         return peer
+
+    @classmethod
+    async def refused(cls, base: str, room_id: str, token: str) -> tuple[int | None, str | None]:
+        """Connect and authenticate a socket the server must not let in: its close code
+        and reason (an AssertionError if a welcome came instead)."""
+        peer = await cls.open(base, room_id)
+        await peer.send({"type": "auth", "token": token})
+        code, reason = await peer.closed()
+        assert not [f for f in peer.skipped if f["type"] == "welcome"], peer.skipped
+        return code, reason
 
     async def send(self, frame: dict[str, Any] | str | bytes) -> None:
         await self.ws.send(json.dumps(frame) if isinstance(frame, dict) else frame)
@@ -194,15 +203,42 @@ class Api:
         self.client = client
 
     async def user(self, name: str = "Tester") -> dict[str, Any]:
-        return await register(self.client, display_name=name)
+        """A new account, signed up from an address of its own (the servers trust the
+        loopback proxy), so a module's crowd stays within the per-address limit."""
+        address = f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+        return await register(self.client, display_name=name, headers={"X-Forwarded-For": address})
 
-    async def room(self, session: dict[str, Any], movie_id: int = 301) -> dict[str, Any]:
+    async def room(
+        self, session: dict[str, Any], movie_id: int = 301, **body: Any
+    ) -> dict[str, Any]:
         response = await self.client.post(
-            "/api/v1/rooms", json={"movie_id": movie_id, "title": "Film"}, headers=bearer(session)
+            "/api/v1/rooms",
+            json={"movie_id": movie_id, "title": "Film", **body},
+            headers=bearer(session),
         )
         assert response.status_code == 201, response.text
         room: dict[str, Any] = response.json()
         return room
+
+    async def invite(self, session: dict[str, Any], room_id: str, **body: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/api/v1/rooms/{room_id}/invites", json=body, headers=bearer(session)
+        )
+        assert response.status_code == 201, response.text
+        invite: dict[str, Any] = response.json()
+        return invite
+
+    async def join(self, session: dict[str, Any], room_id: str, token: str) -> httpx.Response:
+        return await self.client.post(
+            f"/api/v1/rooms/{room_id}/join", json={"invite": token}, headers=bearer(session)
+        )
+
+    async def audit(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+        """The account's own audit events, newest first."""
+        response = await self.get(session, "/api/v1/users/me/audit?limit=100")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
 
     async def get(self, session: dict[str, Any], path: str) -> httpx.Response:
         return await self.client.get(path, headers=bearer(session))

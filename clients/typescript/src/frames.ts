@@ -50,6 +50,6 @@ export type HostCommand = ClientHost;
 export type PingCommand = ClientPing;
 
 /** Close codes after which reconnecting cannot help. */
-export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([4401, 4404, 4410]);
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([4401, 4403, 4404, 4409, 4410]);
 /** The most a playback position can be (7 days, in seconds). */
 export const MAX_POSITION = 604_800;

@@ -7,7 +7,7 @@
  *   where logs keep it); before the token expires a fresh one is sent the same way, on the
  *   schedule the HTTP side renews tokens on (a quarter of the lifetime, at most a minute).
  * - Reconnect: after 1006 (the connection died), 1012 (server restart), 1013 (try later)
- *   and anything else but the final 4401/4404/4410, with exponential backoff and jitter.
+ *   and anything else but the final 4401/4403/4404/4409/4410, with exponential backoff and jitter.
  *   The welcome frame's `history` (the last 50) plus `GET /rooms/{id}/messages` pages
  *   before it fill the gap; `ChatLog` drops what was seen already. Frames that arrive while
  *   the gap is filled wait their turn, so `chat` events stay in the room's order.
@@ -129,7 +129,7 @@ export class RoomClient {
   }
 
   /** Open the socket; resolves on the first welcome, rejects on a final close (4401,
-   * 4404, 4410) or `close()` before it. Drops in between are retried. */
+   * 4403, 4404, 4409, 4410) or `close()` before it. Drops in between are retried. */
   connect(): Promise<void> {
     if (this.ready !== null) return this.ready;
     this.stopped = false;

@@ -68,6 +68,28 @@ EXPORT_EXAMPLE: dict[str, Any] = {
             "seq": 42,
         }
     ],
+    "reactions": [
+        {
+            "room_id": ex.ROOM_ID,
+            "id": "0193a0c2-6a2b-7c3a-9b2d-4e5f6a7b8c9d",
+            "user_id": ex.USER_ID,
+            "name": ex.NAME,
+            "emoji": "🍿",
+            "position": 754.5,
+            "timestamp": 1773522171000,
+        }
+    ],
+    "rooms": [
+        {
+            "room_id": ex.ROOM_ID,
+            "role": "member",
+            "muted": False,
+            "banned_until": None,
+            "access": True,
+            "first_joined_at": "2026-03-14T19:40:05.123456+00:00",
+            "last_joined_at": "2026-03-14T21:02:41.500120+00:00",
+        }
+    ],
     "audit": [
         {
             "at": "2026-03-14T19:30:05.157524+00:00",

@@ -25,6 +25,8 @@ from maria.db import Database, Work
 from maria.errors import InvalidCredentials
 from maria.identity import Client, Identity
 from maria.lists import store as lists_store
+from maria.rooms import members as room_members
+from maria.rooms import reactions as room_reactions
 from maria.rooms import store as rooms_store
 from maria.rooms.hub import RoomHub
 from maria.users.service import UsersService
@@ -101,6 +103,8 @@ class Accounts:
             addresses = await auth_store.known_addresses(db, user.id)
             lists = await lists_store.export(db, user.id)
             messages = await rooms_store.messages_by(db, user.id)
+            reactions = await room_reactions.by_user(db, user.id)
+            rooms = await room_members.of_user(db, user.id)
             events: list[Any] = []
             cursor = None
             while True:
@@ -140,6 +144,8 @@ class Accounts:
             ],
             "lists": lists,
             "messages": messages,
+            "reactions": reactions,
+            "rooms": rooms,
             "audit": [
                 {
                     "at": e.at.isoformat(),

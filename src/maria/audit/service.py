@@ -33,6 +33,15 @@ DISABLED = "disabled"
 ENABLED = "enabled"
 SESSIONS_REVOKED = "sessions_revoked"
 DELETED = "deleted"
+# Room moderation (``maria.rooms.moderation``): ``user_id`` is the member acted on (the
+# actor for a lock or a clear), ``actor_id`` the host or co-host, ``detail`` the room.
+ROOM_MEMBER_KICKED = "room_member_kicked"
+ROOM_MEMBER_MUTED = "room_member_muted"
+ROOM_MEMBER_UNMUTED = "room_member_unmuted"
+ROOM_CHAT_LOCKED = "room_chat_locked"
+ROOM_CHAT_UNLOCKED = "room_chat_unlocked"
+ROOM_CHAT_CLEARED = "room_chat_cleared"
+ROOM_ROLE_CHANGED = "room_role_changed"
 EVENTS = frozenset(
     {
         REGISTERED,
@@ -49,6 +58,13 @@ EVENTS = frozenset(
         ENABLED,
         SESSIONS_REVOKED,
         DELETED,
+        ROOM_MEMBER_KICKED,
+        ROOM_MEMBER_MUTED,
+        ROOM_MEMBER_UNMUTED,
+        ROOM_CHAT_LOCKED,
+        ROOM_CHAT_UNLOCKED,
+        ROOM_CHAT_CLEARED,
+        ROOM_ROLE_CHANGED,
     }
 )
 

@@ -130,6 +130,9 @@ MEANINGS = {
     "of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor`",
     "rate_limited": "a limit was reached; `Retry-After` says in how many seconds to retry",
     "unavailable": "the database (or another dependency) is unreachable: retry later",
+    "invite_expired": "the room invite has expired",
+    "invite_revoked": "the room invite was revoked",
+    "invite_used": "the single-use room invite was redeemed by someone else",
 }
 # The 422s for what a request says rather than how it is shaped: named in ``details[].type``.
 SEMANTIC = ("password_policy", "image", "cursor")

@@ -46,8 +46,14 @@ server frame is `welcome`.
 
 **Limits**: 20 frames a second per socket (bursts of 200); chat at most \
 `MARIA_ROOM_CHAT_LIMIT` messages per `MARIA_ROOM_CHAT_WINDOW` seconds per user (5 per 2 s \
-by default). Only the host controls playback and the queue unless the host set `control` to \
-`everyone`.
+by default), reactions as many (counted apart). Only the host and co-hosts control \
+playback and the queue unless the host set `control` to `everyone`.
+
+**Running a room**: the host makes members co-hosts (`role`); the host and co-hosts \
+`kick`, `mute`, `lock` and `clear`, but a co-host moderates members only and nobody the \
+host. Each action is announced with `moderated` (and `roles` for the state it leaves). A \
+private room without an invite, a kick and its ban (`MARIA_ROOM_KICK_BAN`) close 4403; a \
+room at its capacity closes 4409.
 
 **Liveness**: the server sends WebSocket pings every 20 s and drops a socket that does not \
 answer within 20 s; `ping` frames are for the clock offset (keep the sample with the \

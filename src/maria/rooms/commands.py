@@ -64,6 +64,11 @@ class Commands:
 
     async def chat(self, conn: Conn, text: str) -> None:
         """Queue a message to the room's writer (which throttles, stores and publishes it)."""
+        room = self._rooms.get(conn.room_id)
+        refusal = None if room is None else room.chat_refusal(conn.user_id)
+        if refusal is not None:  # muted, or the chat is locked
+            conn.push(protocol.error("forbidden", refusal))
+            return
         user = await self._users.get(conn.user_id)
         if user is None or user.disabled:
             conn.close(CLOSE_UNAUTHENTICATED, "invalid_token: the account no longer exists")
@@ -99,9 +104,8 @@ class Commands:
         self, conn: Conn, action: Action, position: float | None, force: bool = False
     ) -> None:
         room = self._rooms.get(conn.room_id)
-        view = None if room is None else room.view
-        if view is not None and view.host_id != conn.user_id and view.control != "everyone":
-            conn.push(protocol.error("forbidden", "Only the host controls playback"))
+        if room is not None and room.view is not None and not room.can_control(conn.user_id):
+            conn.push(protocol.error("forbidden", "Only the host and co-hosts control playback"))
             return
         # A play waits while someone is buffering (unless forced), else starts a little
         # ahead, the same moment everywhere (``gate``).

@@ -18,6 +18,9 @@ ready states), ``{"k":"ready_fill","s":{user:[state,media_seq,rtt]},"o":origin}`
 answer: the states of the answering instance's members, which fill only what a board
 lacks). ``o`` names the instance that made the change: it is the one that checks the ready
 gate when the event comes back (``sync``).
+``{"k":"managed","r":Roles,"t":title,"v":visibility,"c":capacity,"a":action,"u":user,"b":by,
+"until":ms,"upto":seq}`` (the room's moderation state and settings after a change, and the
+change's announcement; ``moderation``), ``{"k":"reaction","r":Reaction,"ms":message_seq}``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, Literal
 
 from maria.rooms.playback import Playback, state_of
 from maria.rooms.queue import Entry, Queue
+from maria.rooms.roles import Roles
 from maria.rooms.views import Member
 
 
@@ -109,6 +113,34 @@ class QueueEvent:
     origin: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ManagedEvent:
+    """The room's moderation state and settings as of ``roles.seq`` (newest wins), and what
+    changed them: ``action`` (``kick``, ``mute``, ... ; None for a settings change or a
+    resync) by ``by`` on ``user_id``. A kick bans until ``until`` (unix ms); a clear removed
+    the messages up to ``upto`` (their ``seq``). Kicks and clears take effect even when a
+    newer state arrived first."""
+
+    roles: Roles
+    title: str | None
+    visibility: str
+    capacity: int | None
+    action: str | None = None
+    user_id: str | None = None
+    by: str | None = None
+    until: int | None = None
+    upto: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionEvent:
+    """A stored reaction (the ``reaction`` frame's fields) and, on a message, that
+    message's ``seq`` (a clear takes the reactions on the messages it removes)."""
+
+    reaction: dict[str, Any]
+    message_seq: int | None = None
+
+
 RoomEvent = (
     ChatEvent
     | JoinEvent
@@ -120,6 +152,8 @@ RoomEvent = (
     | ReadyQueryEvent
     | ReadyFillEvent
     | QueueEvent
+    | ManagedEvent
+    | ReactionEvent
 )
 
 
@@ -152,6 +186,21 @@ def _wire(event: RoomEvent) -> dict[str, Any]:
     if isinstance(event, QueueEvent):
         playback = None if event.playback is None else event.playback.as_dict()
         return {"k": "queue", "q": event.queue.as_dict(), "p": playback, "o": event.origin}
+    if isinstance(event, ManagedEvent):
+        return {
+            "k": "managed",
+            "r": event.roles.as_dict(),
+            "t": event.title,
+            "v": event.visibility,
+            "c": event.capacity,
+            "a": event.action,
+            "u": event.user_id,
+            "b": event.by,
+            "until": event.until,
+            "upto": event.upto,
+        }
+    if isinstance(event, ReactionEvent):
+        return {"k": "reaction", "r": event.reaction, "ms": event.message_seq}
     return {"k": "deleted"}
 
 
@@ -175,6 +224,58 @@ def _int(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise BadEvent(f"{what} must be an integer")
     return value
+
+
+def _opt_str(value: object, what: str) -> str | None:
+    return None if value is None else _str(value, what)
+
+
+def _opt_int(value: object, what: str) -> int | None:
+    return None if value is None else _int(value, what)
+
+
+def _ids(value: object, what: str) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise BadEvent(f"{what} must be a list")
+    return frozenset(_str(item, what) for item in value)
+
+
+def _roles(value: object) -> Roles:
+    if not isinstance(value, dict):
+        raise BadEvent("roles must be an object")
+    locked = value.get("chat_locked")
+    if not isinstance(locked, bool):
+        raise BadEvent("chat_locked must be a boolean")
+    return Roles(
+        cohosts=_ids(value.get("cohosts"), "cohosts"),
+        muted=_ids(value.get("muted"), "muted"),
+        chat_locked=locked,
+        seq=_int(value.get("seq"), "seq"),
+    )
+
+
+def _managed(obj: dict[str, Any]) -> ManagedEvent:
+    return ManagedEvent(
+        roles=_roles(obj.get("r")),
+        title=_opt_str(obj.get("t"), "title"),
+        visibility=_str(obj.get("v"), "visibility"),
+        capacity=_opt_int(obj.get("c"), "capacity"),
+        action=_opt_str(obj.get("a"), "action"),
+        user_id=_opt_str(obj.get("u"), "user_id"),
+        by=_opt_str(obj.get("b"), "by"),
+        until=_opt_int(obj.get("until"), "until"),
+        upto=_opt_int(obj.get("upto"), "upto"),
+    )
+
+
+def _reaction(obj: dict[str, Any]) -> ReactionEvent:
+    reaction = obj.get("r")
+    if not isinstance(reaction, dict):
+        raise BadEvent("a reaction must be an object")
+    for key in ("id", "user_id", "name", "emoji"):
+        _str(reaction.get(key), key)
+    _int(reaction.get("timestamp"), "timestamp")
+    return ReactionEvent(reaction, _opt_int(obj.get("ms"), "ms"))
 
 
 def _message(value: object) -> dict[str, Any]:
@@ -322,4 +423,8 @@ def decode(body: str) -> RoomEvent:
             None if playback is None else _playback(playback),
             _origin(obj.get("o")),
         )
+    if kind == "managed":
+        return _managed(obj)
+    if kind == "reaction":
+        return _reaction(obj)
     raise BadEvent(f"unknown kind {str(kind)[:40]!r}")

@@ -12,7 +12,7 @@ unknown fields (forward compatibility); each has a ``type`` literal, the discrim
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -35,6 +35,10 @@ Seconds = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
 UnixMs = Annotated[float, Field(ge=0, le=MAX_CLOCK, allow_inf_nan=False)]
 
 ControlMode = Literal["host", "everyone"]
+# Reactions: a fixed set (anything else is a ``validation_error``).
+Emoji = Literal["👍", "👎", "😂", "😮", "😢", "😡", "❤️", "🔥", "👏", "🎉", "🍿", "💀"]
+EMOJI: tuple[str, ...] = get_args(Emoji)
+ModerationAction = Literal["kick", "mute", "unmute", "lock", "unlock", "clear", "cohost", "member"]
 ErrorCode = Literal[
     "invalid_json",
     "unknown_type",
@@ -53,6 +57,7 @@ ErrorCode = Literal[
 # -- examples -------------------------------------------------------------------------
 
 _USER = "7b0c1f5e-3c4d-4e8f-9a1b-2c3d4e5f6a7b"
+_OTHER = "2e4d6f80-1a3c-4b5d-8e7f-9a0b1c2d3e4f"
 _PLAYBACK = {"state": "playing", "position": 754.5, "at": 1733140800123, "by": _USER, "seq": 7}
 _MESSAGE = {
     "id": "0193a0c2-5f1e-7c3a-9b2d-4e5f6a7b8c9d",
@@ -298,6 +303,99 @@ class ClientQueue(ClientFrameModel):
         return self
 
 
+UserId = Annotated[str, Field(min_length=1, max_length=MAX_USER_ID)]
+
+
+class ClientRole(ClientFrameModel):
+    """Make a member a co-host (who may control playback and the queue and moderate
+    members), or a co-host a member again: the host only. Answered with `moderated` and
+    `roles` to everyone."""
+
+    model_config = _examples({"type": "role", "user_id": _USER, "role": "cohost"})
+
+    type: Literal["role"]
+    user_id: UserId = Field(description="Someone in the room now, or who has been in it")
+    role: Literal["cohost", "member"]
+
+
+class ClientKick(ClientFrameModel):
+    """Remove someone from the room (the host, or a co-host for members): their sockets on
+    every instance close with 4403 and they cannot come back for `MARIA_ROOM_KICK_BAN`
+    seconds (a co-host kicked is a member again). Answered with `moderated` to everyone."""
+
+    model_config = _examples({"type": "kick", "user_id": _USER})
+
+    type: Literal["kick"]
+    user_id: UserId = Field(description="Someone in the room now, or who has been in it")
+
+
+class ClientMute(ClientFrameModel):
+    """Mute or unmute someone (the host, or a co-host for members): a muted member's
+    `chat` and `react` are refused with `forbidden`. Answered with `moderated` and `roles`
+    to everyone."""
+
+    model_config = _examples({"type": "mute", "user_id": _USER, "muted": True})
+
+    type: Literal["mute"]
+    user_id: UserId = Field(description="Someone in the room now, or who has been in it")
+    muted: bool
+
+
+class ClientLock(ClientFrameModel):
+    """Lock the chat (only the host and co-hosts may write) or open it again (the host and
+    co-hosts). Answered with `moderated` and `roles` to everyone."""
+
+    model_config = _examples({"type": "lock", "locked": True})
+
+    type: Literal["lock"]
+    locked: bool
+
+
+class ClientClear(ClientFrameModel):
+    """Delete the room's chat history, and the reactions on its messages (the host and
+    co-hosts). Answered with `moderated` (`clear`) to everyone: drop the history shown."""
+
+    model_config = _examples({"type": "clear"})
+
+    type: Literal["clear"]
+
+
+def _one_target(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = [
+        {"required": ["message_id"], "properties": {"message_id": {"type": "string"}}},
+        {"required": ["position"], "properties": {"position": {"type": "number"}}},
+    ]
+    schema["examples"] = [
+        {"type": "react", "emoji": "🔥", "position": 754.5},
+        {"type": "react", "emoji": "😂", "message_id": _MESSAGE["id"]},
+    ]
+
+
+class ClientReact(ClientFrameModel):
+    """React to a message of this room (`message_id`) or to a moment of the film
+    (`position`): exactly one of the two. Throttled like chat (the same limits, counted on
+    their own); refused for a muted member. Answered with `reaction` to everyone."""
+
+    model_config = ConfigDict(json_schema_extra=_one_target)
+
+    type: Literal["react"]
+    emoji: Emoji = Field(description="One of the allowed reactions")
+    message_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_USER_ID, description="A message of this room"
+    )
+    position: Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)] | None = Field(
+        default=None, description="Seconds into the film, 0 to 604800"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> ClientReact:
+        if (self.message_id is None) == (self.position is None):
+            raise _refused(
+                "react_target", "a reaction needs exactly one of 'message_id' and 'position'"
+            )
+        return self
+
+
 CLIENT_FRAMES: tuple[type[ClientFrameModel], ...] = (
     ClientAuth,
     ClientChat,
@@ -309,6 +407,12 @@ CLIENT_FRAMES: tuple[type[ClientFrameModel], ...] = (
     ClientPosition,
     ClientPong,
     ClientQueue,
+    ClientRole,
+    ClientKick,
+    ClientMute,
+    ClientLock,
+    ClientClear,
+    ClientReact,
 )
 ClientFrame = Annotated[
     ClientAuth
@@ -320,7 +424,13 @@ ClientFrame = Annotated[
     | ClientReady
     | ClientPosition
     | ClientPong
-    | ClientQueue,
+    | ClientQueue
+    | ClientRole
+    | ClientKick
+    | ClientMute
+    | ClientLock
+    | ClientClear
+    | ClientReact,
     Field(discriminator="type"),
 ]
 
@@ -329,6 +439,46 @@ ClientFrame = Annotated[
 
 def _absent_when_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)  # left out when there is none, never null
+
+
+_ROLES = {"cohosts": [_USER], "muted": [], "chat_locked": False, "seq": 3}
+_REACTION = {
+    "id": "0193a0c2-6a2b-7c3a-9b2d-4e5f6a7b8c9d",
+    "user_id": _USER,
+    "name": "Anna",
+    "emoji": "🔥",
+    "position": 754.5,
+    "timestamp": 1733140795000,
+}
+
+
+class RolesOut(BaseModel):
+    model_config = _examples(_ROLES)
+
+    cohosts: list[str] = Field(description="Co-hosts: control playback and the queue, moderate")
+    muted: list[str] = Field(description="Members who may neither chat nor react")
+    chat_locked: bool = Field(description="Only the host and co-hosts may chat")
+    seq: int = Field(description="Grows with every change: drop states with a smaller one")
+
+
+class ReactionOut(BaseModel):
+    model_config = _examples(_REACTION)
+
+    id: str
+    user_id: str
+    name: str
+    emoji: Emoji
+    message_id: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="On a message of the room (absent for a timeline reaction)",
+        json_schema_extra=_absent_when_default,
+    )
+    position: float | SkipJsonSchema[None] = Field(
+        default=None,
+        description="On the timeline, seconds into the film (absent for a message's)",
+        json_schema_extra=_absent_when_default,
+    )
+    timestamp: int = Field(description="Unix ms")
 
 
 class ServerWelcome(BaseModel):
@@ -346,6 +496,8 @@ class ServerWelcome(BaseModel):
                 "control": "host",
                 "created_at": "2026-12-02T12:00:00.123456Z",
                 "playback": _PLAYBACK,
+                "visibility": "public",
+                "capacity": None,
             },
             "members": [{"user_id": _USER, "name": "Anna", "since": 1733140700000}],
             "playback": _PLAYBACK,
@@ -356,6 +508,8 @@ class ServerWelcome(BaseModel):
             "server_time": 1733140800500,
             "queue": QUEUE,
             "ready": {_USER: "ready"},
+            "roles": _ROLES,
+            "reactions": [_REACTION],
         }
     )
 
@@ -373,6 +527,8 @@ class ServerWelcome(BaseModel):
         description="The members' ready states by user id (members without one are absent: "
         "they hold no start). Report your own with `ready` after joining"
     )
+    roles: RolesOut = Field(description="Co-hosts, muted members, the chat lock")
+    reactions: list[ReactionOut] = Field(description="The last 100 reactions, oldest first")
 
 
 class ServerChat(MessageOut):
@@ -521,6 +677,45 @@ class ServerDrift(BaseModel):
     at: float = Field(description="The report's `at`, server unix ms")
 
 
+class ServerRoles(RolesOut):
+    """The room's moderation state after a change (a role, a mute, the chat lock); drop
+    states with a smaller `seq`."""
+
+    model_config = _examples({"type": "roles", **_ROLES})
+
+    type: Literal["roles"]
+
+
+class ServerModerated(BaseModel):
+    """What a host or co-host did, announced to everyone (the state it leaves is in the
+    `roles` frame that follows a role, mute or lock). `clear`: drop the chat history shown
+    and the reactions on its messages."""
+
+    model_config = _examples(
+        {"type": "moderated", "action": "mute", "user_id": _USER, "by": _OTHER},
+        {"type": "moderated", "action": "clear", "by": _USER},
+    )
+
+    type: Literal["moderated"]
+    action: ModerationAction = Field(
+        description="`cohost`/`member`: a role change; `lock`/`unlock`: the chat lock"
+    )
+    user_id: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Whom it was done to (absent for `lock`, `unlock` and `clear`)",
+        json_schema_extra=_absent_when_default,
+    )
+    by: str = Field(description="The host or co-host who did it")
+
+
+class ServerReaction(ReactionOut):
+    """Someone reacted (the sender gets theirs too)."""
+
+    model_config = _examples({"type": "reaction", **_REACTION})
+
+    type: Literal["reaction"]
+
+
 SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     ServerWelcome,
     ServerChat,
@@ -535,4 +730,7 @@ SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     ServerPing,
     ServerClock,
     ServerDrift,
+    ServerRoles,
+    ServerModerated,
+    ServerReaction,
 )

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+from maria.audit.service import AuditLog
 from maria.backends import channels
 from maria.backends.broker import Broker
 from maria.backends.ratelimit import Counters
@@ -26,15 +27,17 @@ from maria.rooms import protocol
 from maria.rooms.commands import Commands
 from maria.rooms.conn import CloseSocket, Conn, Flusher, SendFrames, WriteNow
 from maria.rooms.dispatch import Dispatch
-from maria.rooms.events import DeletedEvent
+from maria.rooms.events import DeletedEvent, ManagedEvent
 from maria.rooms.frames import ClientQueue
 from maria.rooms.gate import ReadyState
 from maria.rooms.maintenance import Maintenance
 from maria.rooms.membership import Membership
+from maria.rooms.moderation import Moderation
 from maria.rooms.playback import Action, now_ms
 from maria.rooms.presence import Presence
 from maria.rooms.protocol import CLOSE_SERVICE_RESTART
 from maria.rooms.queues import Queues
+from maria.rooms.reactions import Reactions
 from maria.rooms.registry import Registry
 from maria.rooms.sync import Sync
 from maria.rooms.views import Member
@@ -56,6 +59,9 @@ class RoomHub:
         reconnect_grace: float,
         host_grace: float,
         ready_timeout: float,
+        audit: AuditLog,
+        capacity: int = 200,
+        kick_ban: float = 300.0,
     ) -> None:
         self._rooms = Registry()
         self._presence = presence
@@ -63,7 +69,13 @@ class RoomHub:
         self.commands = Commands(
             self._rooms, database, broker, counters, users, chat_limit, self.dispatch.on_message
         )
-        self.membership = Membership(self._rooms, database, presence, Flusher(), reconnect_grace)
+        self.membership = Membership(
+            self._rooms, database, presence, Flusher(), reconnect_grace, capacity
+        )
+        self.moderation = Moderation(self._rooms, database, audit, self.commands.publish, kick_ban)
+        self.reactions = Reactions(
+            self._rooms, database, users, counters, chat_limit, self.commands.publish
+        )
         self.sync = Sync(self._rooms, database, self.commands.publish, ready_timeout)
         self.queues = Queues(self._rooms, database, self.commands.publish, lists)
         self.dispatch.after = self.sync.after
@@ -119,6 +131,7 @@ class RoomHub:
         send: SendFrames,
         close: CloseSocket,
         write_now: WriteNow | None = None,
+        is_admin: bool = False,
     ) -> Conn | None:
         conn = await self.membership.join(
             room_id,
@@ -129,6 +142,7 @@ class RoomHub:
             send=send,
             close=close,
             write_now=write_now,
+            is_admin=is_admin,
         )
         if conn is not None:
             self.sync.greet(conn)
@@ -171,6 +185,10 @@ class RoomHub:
 
     async def members(self, room_id: str) -> list[Member]:
         return await self.membership.members(room_id)
+
+    async def managed(self, room_id: str, event: ManagedEvent) -> None:
+        """The room's settings changed (REST): every instance applies them."""
+        await self.commands.publish(room_id, event)
 
     async def deleted(self, room_id: str) -> None:
         """After the room's row is gone: every instance closes its sockets."""

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 
 from maria.db import Database
+from maria.rooms import members as room_members
 from maria.rooms import store
 from maria.rooms.commands import Commands
 from maria.rooms.dispatch import Dispatch
-from maria.rooms.events import ControlEvent, PlaybackEvent, QueueEvent
+from maria.rooms.events import ControlEvent, ManagedEvent, PlaybackEvent, QueueEvent
 from maria.rooms.membership import Membership
 from maria.rooms.playback import now_ms
 from maria.rooms.presence import Presence
@@ -109,12 +110,19 @@ class Maintenance:
         """Catch up with what the broker may have lost (a Redis reconnect, a failed publish)."""
         async with self._database.autocommit() as db:
             view = await store.find_room(db, room.id)
+            if view is not None:
+                roles = await room_members.roles(
+                    db, room.id, chat_locked=view.chat_locked, seq=view.roles_seq
+                )
+                bans = await room_members.bans(db, room.id, now_ms())
         if view is None:
             self._dispatch.close_room(room)
             return
         room.apply(QueueEvent(view.queue, None))
         room.apply(PlaybackEvent(view.playback))
         room.apply(ControlEvent(view.control, view.host_id, view.control_seq))
+        room.apply(ManagedEvent(roles, view.title, view.visibility, view.capacity))
+        room.sync_bans(bans)
         next_seq = room.next_seq
         if next_seq is not None and view.message_seq >= next_seq:
             upto = view.message_seq + 1

@@ -8,6 +8,12 @@ one Lua script: the order of join/leave events on the channel is the order of th
 An instance that dies leaves entries behind; they stop counting once its liveness key
 expires, and ``sweep`` removes them and announces the leaves (once, atomically; the script
 writes ``events.LeaveEvent``'s wire form itself).
+
+A room's capacity is counted in users present and enforced where presence is decided: the
+Redis script counts the live users and adds the entry in one step, and the in-process
+store checks and adds in one synchronous step, so joins racing on any number of instances
+never take a room past it. A user present already (another tab, another instance, a
+reconnect within the grace) is always let in.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from maria.rooms.views import Member
 
 
 class Presence(Protocol):
-    async def add(self, room_id: str, member: Member) -> None:
-        """Hold an entry for ``member`` on this instance (idempotent)."""
+    async def add(self, room_id: str, member: Member, capacity: int | None = None) -> bool:
+        """Hold an entry for ``member`` on this instance (idempotent); False, and no entry,
+        if the room already has ``capacity`` users present and ``member`` is not one."""
 
     async def remove(self, room_id: str, user_id: str, name: str) -> None: ...
 
@@ -47,11 +54,15 @@ class MemoryPresence:
         self._broker = broker
         self._rooms: dict[str, dict[str, Member]] = {}
 
-    async def add(self, room_id: str, member: Member) -> None:
+    async def add(self, room_id: str, member: Member, capacity: int | None = None) -> bool:
         room = self._rooms.setdefault(room_id, {})
-        if member.user_id not in room:
-            room[member.user_id] = member
-            await self._broker.publish(channels.ROOMS, events.encode(room_id, JoinEvent(member)))
+        if member.user_id in room:
+            return True
+        if capacity is not None and len(room) >= capacity:
+            return False
+        room[member.user_id] = member
+        await self._broker.publish(channels.ROOMS, events.encode(room_id, JoinEvent(member)))
+        return True
 
     async def remove(self, room_id: str, user_id: str, name: str) -> None:
         room = self._rooms.get(room_id, {})
@@ -95,15 +106,31 @@ local function online_elsewhere(key, user, me)
   return false
 end
 """
-# ARGV: prefix, user, instance, value, channel, join message, ttl. Idempotent: an entry this
-# instance holds already is kept as it is (with its ``since``).
+# ARGV: prefix, user, instance, value, channel, join message, ttl, capacity (0: none).
+# Idempotent: an entry this instance holds already is kept as it is (with its ``since``).
+# Returns 1 (joined: announced), 0 (present already: nothing to announce), -1 (full).
 _ADD = (
     _LIVE
     + """
 local field = ARGV[2] .. '|' .. ARGV[3]
-local mine = redis.call('HSETNX', KEYS[1], field, ARGV[4]) == 0
+if redis.call('HEXISTS', KEYS[1], field) == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
+  return 0
+end
+local alive, users, count, elsewhere = {}, {}, 0, false
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local u, inst = split(f)
+  if alive[inst] == nil then alive[inst] = live(inst) end
+  if alive[inst] then
+    if u == ARGV[2] then elsewhere = true end
+    if not users[u] then users[u] = true; count = count + 1 end
+  end
+end
+local capacity = tonumber(ARGV[8])
+if not elsewhere and capacity > 0 and count >= capacity then return -1 end
+redis.call('HSET', KEYS[1], field, ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
-if mine or online_elsewhere(KEYS[1], ARGV[2], ARGV[3]) then return 0 end
+if elsewhere then return 0 end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
@@ -185,9 +212,9 @@ class RedisPresence:
     async def heartbeat(self) -> None:
         await self._redis.set(self._alive_prefix + self._instance, b"1", px=self.ALIVE_TTL_MS)
 
-    async def add(self, room_id: str, member: Member) -> None:
+    async def add(self, room_id: str, member: Member, capacity: int | None = None) -> bool:
         value = json.dumps({"name": member.name, "since": member.since}, ensure_ascii=False)
-        await self._add(
+        result = await self._add(
             keys=[self._key(room_id)],
             args=[
                 self._alive_prefix,
@@ -197,8 +224,10 @@ class RedisPresence:
                 channels.ROOMS,
                 events.encode(room_id, JoinEvent(member)),
                 self.ROOM_TTL_S,
+                capacity or 0,
             ],
         )
+        return int(result) != -1
 
     async def remove(self, room_id: str, user_id: str, name: str) -> None:
         await self._remove(
@@ -249,9 +278,11 @@ class FallbackPresence:
         self._health = health
         health.on_back.append(self._local.clear)
 
-    async def add(self, room_id: str, member: Member) -> None:
-        await self._health.attempt(
-            lambda: self._shared.add(room_id, member), lambda: self._local.add(room_id, member)
+    async def add(self, room_id: str, member: Member, capacity: int | None = None) -> bool:
+        """While Redis is away, capacity is counted among this instance's members only."""
+        return await self._health.attempt(
+            lambda: self._shared.add(room_id, member, capacity),
+            lambda: self._local.add(room_id, member, capacity),
         )
 
     async def remove(self, room_id: str, user_id: str, name: str) -> None:

@@ -22,19 +22,26 @@ from pydantic import TypeAdapter, ValidationError
 from maria.rooms.frames import (
     ClientAuth,
     ClientChat,
+    ClientClear,
     ClientControl,
     ClientFrame,
     ClientHost,
+    ClientKick,
+    ClientLock,
+    ClientMute,
     ClientPing,
     ClientPlayback,
     ClientPong,
     ClientPosition,
     ClientQueue,
+    ClientReact,
     ClientReady,
+    ClientRole,
     ErrorCode,
 )
 from maria.rooms.playback import Playback
 from maria.rooms.queue import Queue
+from maria.rooms.roles import Roles
 
 MAX_FRAME_BYTES = 16 * 1024
 
@@ -42,12 +49,19 @@ CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: reconnect, to this or another
 CLOSE_SLOW = 1008
 CLOSE_TRY_AGAIN_LATER = 1013  # the database is away: the socket could not join
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_ROOM_FULL = 4409
 CLOSE_DELETED = 4410
 CLOSE_CODES: dict[int, str] = {
     CLOSE_UNAUTHENTICATED: "Not (or no longer) authenticated: no auth in time, a token that "
     "expired without a fresh `auth`, a revoked session, an account gone. The reason says which.",
+    CLOSE_FORBIDDEN: "Not allowed in the room: `kicked` (by the host or a co-host), `banned` "
+    "(kicked less than `MARIA_ROOM_KICK_BAN` seconds ago), or `forbidden` (a private room "
+    "needs an invite). Final: do not reconnect on your own",
     CLOSE_NOT_FOUND: "No such room",
+    CLOSE_ROOM_FULL: "`room_full`: the room has as many users present as its capacity. "
+    "Final: try again later, at the user's request",
     CLOSE_DELETED: "The room was deleted",
     CLOSE_SLOW: "The client reads so slowly that 10,000 frames wait for it",
     CLOSE_SERVICE_RESTART: "The server is restarting (a deploy): reconnect with back-off, to "
@@ -61,14 +75,17 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "validation_error": "A field is missing or out of its rules; the message names it",
     "unsupported_frame": "A binary frame: send JSON text frames",
     "payload_too_large": f"A frame larger than {MAX_FRAME_BYTES} bytes (UTF-8)",
-    "forbidden": "Not allowed: only the host (or everyone, in `everyone` mode) controls "
-    "playback and the queue, only the host hands over; or the token is another user's",
-    "not_found": "The user to hand over to is not in the room, no queue entry has that "
-    "index, no list of yours has that slug, or the room is gone",
+    "forbidden": "Not allowed: only the host and co-hosts (or everyone, in `everyone` mode) "
+    "control playback and the queue, only the host hands over, only the host (or a "
+    "co-host, for members) moderates; the sender is muted or the chat is locked; or the "
+    "token is another user's",
+    "not_found": "The user named is not in the room (nor has been), no queue entry has "
+    "that index, no list of yours has that slug, the message reacted to is no message of "
+    "this room, or the room is gone",
     "conflict": "The queue is full, or a playback or queue change kept losing the race to "
     "other members' changes (`everyone` mode): changing too fast, try again",
-    "rate_limited": "Too many frames (20 a second, bursts of 200) or chat messages; "
-    "`retry_after` says when chat is allowed again",
+    "rate_limited": "Too many frames (20 a second, bursts of 200), chat messages or "
+    "reactions; `retry_after` says when they are allowed again",
     "unavailable": "The server could not do that now (the database is away); try again",
     "invalid_token": "The `auth` frame's token is refused (bad signature, revoked, an "
     "account gone)",
@@ -86,11 +103,28 @@ Command = (
     | ClientPosition
     | ClientPong
     | ClientQueue
+    | ClientRole
+    | ClientKick
+    | ClientMute
+    | ClientLock
+    | ClientClear
+    | ClientReact
 )
 COMMANDS: TypeAdapter[Command] = TypeAdapter(ClientFrame)  # what parse validates with
 # The only texts on which pydantic's JSON parser and ``json.loads`` may disagree about
 # validity: the constants NaN and Infinity, which ``json.loads`` takes and Maria refuses.
 _CONSTANTS = ("NaN", "Infinity")
+
+
+class Refused(Exception):
+    """A socket that may not join the room: closed with ``code``, the reason being
+    ``"<why>: <message>"`` (``why`` a word clients can tell apart: ``banned``...)."""
+
+    def __init__(self, code: int, why: str, message: str) -> None:
+        super().__init__(f"{why}: {message}")
+        self.code = code
+        self.why = why
+        self.message = message
 
 
 class FrameError(Exception):
@@ -223,3 +257,18 @@ def clock(rtt: float, offset: float) -> str:
 
 def drift(delta: float, position: float, at: float) -> str:
     return encode({"type": "drift", "delta": delta, "position": position, "at": at})
+
+
+def roles(state: Roles) -> str:
+    return encode({"type": "roles", **state.as_dict()})
+
+
+def moderated(action: str, user_id: str | None, by: str) -> str:
+    frame: dict[str, Any] = {"type": "moderated", "action": action, "by": by}
+    if user_id is not None:
+        frame["user_id"] = user_id
+    return encode(frame)
+
+
+def reaction(fields: dict[str, Any]) -> str:
+    return encode({"type": "reaction", **fields})

@@ -35,8 +35,8 @@ class Queues:
     async def change(self, conn: Conn, frame: ClientQueue) -> None:
         room = self._rooms.get(conn.room_id)
         view = None if room is None else room.view
-        if view is not None and view.host_id != conn.user_id and view.control != "everyone":
-            conn.push(protocol.error("forbidden", "Only the host controls the queue"))
+        if room is not None and view is not None and not room.can_control(conn.user_id):
+            conn.push(protocol.error("forbidden", "Only the host and co-hosts control the queue"))
             return
         films: list[int] = []
         if frame.op == "add" and frame.movie_id is not None:

@@ -23,8 +23,10 @@ from maria.rooms.events import (
     ControlEvent,
     JoinEvent,
     LeaveEvent,
+    ManagedEvent,
     PlaybackEvent,
     QueueEvent,
+    ReactionEvent,
     ReadyEvent,
     ReadyFillEvent,
     RoomEvent,
@@ -32,8 +34,14 @@ from maria.rooms.events import (
 from maria.rooms.gate import ReadyBoard
 from maria.rooms.ordering import Orderer
 from maria.rooms.playback import Playback, newer, now_ms
+from maria.rooms.protocol import CLOSE_FORBIDDEN
+from maria.rooms.roles import Roles, can_control, chat_refusal
 from maria.rooms.store import HISTORY
 from maria.rooms.views import Member, RoomView
+
+REACTIONS = 100  # the reactions a welcome carries
+ROLE_ACTIONS = frozenset({"mute", "unmute", "lock", "unlock", "cohost", "member"})
+Reaction = tuple[dict[str, Any], int | None]  # the frame's fields, the message's seq
 
 
 class LocalRoom:
@@ -53,6 +61,10 @@ class LocalRoom:
         self._host_missing_since: float | None = None
         self._replacing = False
         self.ready = ReadyBoard()  # the members' ready states (``gate``)
+        self._roles = Roles()  # co-hosts, muted members, the chat lock (``roles``)
+        self._bans: dict[str, int] = {}  # user -> banned until (unix ms), from kicks
+        self._reactions: deque[Reaction] = deque(maxlen=REACTIONS)
+        self._cleared_upto = 0  # chat up to this seq was cleared: never delivered again
 
     @property
     def view(self) -> RoomView | None:
@@ -148,11 +160,22 @@ class LocalRoom:
 
     # -- loading --------------------------------------------------------------------------
 
-    def loaded(self, view: RoomView, history: list[dict[str, Any]], members: list[Member]) -> None:
+    def loaded(
+        self,
+        view: RoomView,
+        history: list[dict[str, Any]],
+        members: list[Member],
+        roles: Roles | None = None,
+        bans: dict[str, int] | None = None,
+        reactions: list[Reaction] | None = None,
+    ) -> None:
         """Install the snapshot, then replay what arrived while it was read (events newer
         than the snapshot win; ones it already contains change nothing)."""
         self._view = view
         self._loading = None
+        self._roles = roles or Roles(chat_locked=view.chat_locked, seq=view.roles_seq)
+        self._bans = dict(bans or {})
+        self._reactions.extend(reactions or [])
         self._recent.extend(history)
         self._members = {m.user_id: m for m in members}
         last = max([view.message_seq, *(m["seq"] for m in history)])
@@ -200,6 +223,10 @@ class LocalRoom:
         """Chat in order: each frame encoded once, a batch queued to each socket at once."""
         if not messages:
             return
+        if self._cleared_upto:  # stored before a clear, published after it
+            messages = [m for m in messages if m["seq"] > self._cleared_upto]
+            if not messages:
+                return
         now = now_ms()
         for message in messages:
             FANOUT_LAG.observe(max(0, now - message["timestamp"]) / 1000)
@@ -228,6 +255,10 @@ class LocalRoom:
             self.queued(event)
         elif isinstance(event, ReadyFillEvent):
             self.filled(event)
+        elif isinstance(event, ManagedEvent):
+            self.managed(event)
+        elif isinstance(event, ReactionEvent):
+            self.reacted(event)
 
     def played(self, state: Playback) -> None:
         assert self._view is not None
@@ -298,6 +329,79 @@ class LocalRoom:
             self._host_missing_since = None if host_id in self._members else time.monotonic()
         self._view = replace(self._view, control=mode, host_id=host_id, control_seq=seq)
         self.fanout(protocol.control(mode, host_id))
+
+    # -- roles, moderation, reactions (``moderation``, ``reactions``) -----------------------
+
+    @property
+    def roles(self) -> Roles:
+        return self._roles
+
+    def can_control(self, user_id: str) -> bool:
+        """Whether ``user_id`` may control playback and the queue (host, co-host, or
+        anyone in ``everyone`` mode), as this instance knows the room."""
+        return self._view is not None and can_control(self._view, self._roles, user_id)
+
+    def chat_refusal(self, user_id: str) -> str | None:
+        """Why ``user_id`` may not chat now (muted, or the chat locked), if so."""
+        return None if self._view is None else chat_refusal(self._view, self._roles, user_id)
+
+    def banned_until(self, user_id: str, now: int) -> int | None:
+        """Until when ``user_id`` may not join (unix ms), if that is later than ``now``."""
+        until = self._bans.get(user_id)
+        return until if until is not None and until > now else None
+
+    def managed(self, event: ManagedEvent) -> None:
+        """The moderation state and settings, if newer; a kick and a clear take effect
+        (and every action is announced) whatever the order of arrival."""
+        assert self._view is not None
+        if event.action is not None and event.by is not None:
+            self.fanout(protocol.moderated(event.action, event.user_id, event.by))
+        if event.roles.seq > self._roles.seq:
+            before, self._roles = self._roles, event.roles
+            self._view = replace(
+                self._view,
+                title=event.title,
+                visibility=event.visibility,
+                capacity=event.capacity,
+                chat_locked=event.roles.chat_locked,
+                roles_seq=event.roles.seq,
+            )
+            if not before.same_as(event.roles) or event.action in ROLE_ACTIONS:
+                self.fanout(protocol.roles(event.roles))
+        if event.action == "clear" and event.upto is not None:
+            self._clear(event.upto)
+        if event.action == "kick" and event.user_id is not None and event.until is not None:
+            self._bans[event.user_id] = max(event.until, self._bans.get(event.user_id, 0))
+            seconds = max(1, (event.until - now_ms() + 999) // 1000)
+            for conn in list(self._conns.get(event.user_id, ())):
+                conn.close(CLOSE_FORBIDDEN, f"kicked: removed from the room; back in {seconds} s")
+
+    def sync_bans(self, bans: dict[str, int]) -> None:
+        """Bans read from the database (a resync): a kick whose event was lost still
+        closes the member's sockets here."""
+        for user_id, until in bans.items():
+            if until > self._bans.get(user_id, 0):
+                self._bans[user_id] = until
+                for conn in list(self._conns.get(user_id, ())):
+                    conn.close(CLOSE_FORBIDDEN, "kicked: removed from the room")
+
+    def _clear(self, upto: int) -> None:
+        self._cleared_upto = max(self._cleared_upto, upto)
+        kept = [m for m in self._recent if m["seq"] > upto]
+        self._recent.clear()
+        self._recent.extend(kept)
+        reactions = [r for r in self._reactions if r[1] is None or r[1] > upto]
+        self._reactions.clear()
+        self._reactions.extend(reactions)
+        next_seq = self._orderer.next_seq
+        if next_seq is not None and next_seq <= upto:  # nothing up to ``upto`` is awaited
+            self.deliver(self._orderer.fill([], upto + 1))
+
+    def reacted(self, event: ReactionEvent) -> None:
+        if event.message_seq is not None and event.message_seq <= self._cleared_upto:
+            return
+        self._reactions.append((event.reaction, event.message_seq))
+        self.fanout(protocol.reaction(event.reaction))
 
     def sync_members(self, members: list[Member]) -> None:
         """Reconcile the replica with a fresh read of the presence store."""
@@ -393,6 +497,8 @@ class LocalRoom:
                 "server_time": now_ms(),
                 "queue": self.view.queue.as_dict(),
                 "ready": self.ready.states(),
+                "roles": self._roles.as_dict(),
+                "reactions": [reaction for reaction, _ in self._reactions],
             }
         )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Ge, Le
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from maria import examples as ex
 from maria.fields import JsonInteger, Trimmed
@@ -15,6 +17,21 @@ from maria.rooms.queue import MAX_QUEUE, Queue
 from maria.rooms.views import Member, RoomView
 
 Title = Annotated[str, Trimmed(MAX_TITLE)]
+
+
+def _absent_when_default(schema: dict[str, Any]) -> None:
+    """No ``default`` in the schema (the description says it): generated clients' types
+    then keep the field optional in request bodies."""
+    schema.pop("default", None)
+
+
+Visibility = Literal["public", "private"]
+# Above any MARIA_ROOM_CAPACITY (which caps a room's own capacity; the service checks it).
+MAX_CAPACITY = 100_000
+Capacity = Annotated[int, Strict(), Ge(1), Le(MAX_CAPACITY), JsonInteger]
+MIN_INVITE_TTL = 60
+MAX_INVITE_TTL = 30 * 86_400
+MAX_INVITE_TOKEN = 200
 PLAYBACK: dict[str, Any] = {
     "state": "playing",
     "position": 1312.5,
@@ -30,6 +47,21 @@ ROOM: dict[str, Any] = {
     "control": "host",
     "created_at": ex.CREATED_AT,
     "playback": PLAYBACK,
+    "visibility": "private",
+    "capacity": 12,
+}
+INVITE_TOKEN = (
+    "i1.6f1c2b9e4d3a4f5e8b7c6d5e4f3a2b1c.1773608405.Xo3m1Q8zVb2kL5nR7tY9uW0pA4sD6fG8hJ1kL3zX5cV"
+)
+INVITE: dict[str, Any] = {
+    "id": "6f1c2b9e-4d3a-4f5e-8b7c-6d5e4f3a2b1c",
+    "token": INVITE_TOKEN,
+    "url": f"https://kinoway.example/rooms/{ex.ROOM_ID}?invite={INVITE_TOKEN}",
+    "expires_at": "2026-03-15T19:40:05Z",
+    "single_use": True,
+    "created_by": ex.USER_ID,
+    "used_at": None,
+    "revoked_at": None,
 }
 QUEUE: dict[str, Any] = {
     "items": [
@@ -65,6 +97,41 @@ class RoomCreate(BaseModel):
         strict=True, ge=1, le=MAX_MOVIE_ID, description="A Kinopoisk movie id"
     )
     title: Title | None = None
+    visibility: Visibility = Field(
+        default="public",
+        description="`public` (the default): anyone signed in with the link; `private`: the "
+        "host, admins, co-hosts and those who redeemed an invite",
+        json_schema_extra=_absent_when_default,  # optional in generated clients' types
+    )
+    capacity: Capacity | None = Field(
+        default=None,
+        description="Most users present at once, 1 to `MARIA_ROOM_CAPACITY` (the default)",
+    )
+
+
+class RoomUpdate(BaseModel):
+    """Only the fields sent change; `null` clears a title and gives the room the server's
+    capacity again."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"visibility": "private", "capacity": 12}]},
+    )
+
+    title: Title | None = None
+    visibility: Visibility | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_absent_when_default
+    )
+    capacity: Capacity | None = Field(
+        default=None, description="1 to `MARIA_ROOM_CAPACITY`; `null`: that"
+    )
+
+    @field_validator("visibility", mode="before")
+    @classmethod
+    def _visibility_is_no_null(cls, value: object) -> object:
+        if value is None:  # absent keeps it; null is no visibility
+            raise ValueError("Input should be 'public' or 'private'")
+        return value
 
 
 class PlaybackOut(BaseModel):
@@ -94,6 +161,10 @@ class RoomOut(BaseModel):
     control: Literal["host", "everyone"] = Field(description="Who may control playback")
     created_at: datetime
     playback: PlaybackOut
+    visibility: Visibility
+    capacity: int | None = Field(
+        description="Most users present at once; `null`: the server's `MARIA_ROOM_CAPACITY`"
+    )
 
     @classmethod
     def of(cls, view: RoomView) -> RoomOut:
@@ -105,6 +176,8 @@ class RoomOut(BaseModel):
             control="everyone" if view.control == "everyone" else "host",
             created_at=view.created_at,
             playback=PlaybackOut(**view.playback.as_dict()),
+            visibility="private" if view.visibility == "private" else "public",
+            capacity=view.capacity,
         )
 
 
@@ -176,3 +249,65 @@ class MessageOut(BaseModel):
     text: str
     timestamp: int = Field(description="Unix ms, the same for every receiver")
     seq: int = Field(description="Place in the room's one order")
+
+
+class RoomEntry(RoomOut):
+    """A room in the caller's list, with the caller's place in it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**ROOM, "my_role": "host", "last_joined_at": ex.LATER}]}
+    )
+
+    my_role: Literal["host", "cohost", "member"]
+    last_joined_at: datetime | None = Field(description="When the caller last entered it")
+
+    @classmethod
+    def entry(cls, view: RoomView, my_role: str, last_joined_at: datetime | None) -> RoomEntry:
+        return cls(
+            **RoomOut.of(view).model_dump(),
+            my_role="host" if my_role == "host" else "cohost" if my_role == "cohost" else "member",
+            last_joined_at=last_joined_at,
+        )
+
+
+class InviteCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"expires_in": 86_400, "single_use": True}]},
+    )
+
+    expires_in: Annotated[int, JsonInteger] = Field(
+        default=86_400,
+        strict=True,
+        ge=MIN_INVITE_TTL,
+        le=MAX_INVITE_TTL,
+        description="Seconds the invite is valid: 60 to 2592000 (30 days); 86400 by default",
+        json_schema_extra=_absent_when_default,
+    )
+    single_use: bool = Field(
+        default=False,
+        strict=True,
+        description="Redeemable by one user only (false by default)",
+        json_schema_extra=_absent_when_default,
+    )
+
+
+class InviteOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [INVITE]})
+
+    id: str
+    token: str = Field(description="Signed; what `POST /rooms/{id}/join` takes")
+    url: str = Field(description="`MARIA_PUBLIC_URL/rooms/{id}?invite=<token>`")
+    expires_at: datetime
+    single_use: bool
+    created_by: str | None
+    used_at: datetime | None = Field(description="A single-use invite: when it was redeemed")
+    revoked_at: datetime | None
+
+
+class InviteRedeem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"invite": INVITE_TOKEN}]}
+    )
+
+    invite: str = Field(min_length=1, max_length=MAX_INVITE_TOKEN, description="The token")

@@ -27,14 +27,20 @@ from maria.rooms.conn import Conn
 from maria.rooms.frames import (
     ClientAuth,
     ClientChat,
+    ClientClear,
     ClientControl,
     ClientHost,
+    ClientKick,
+    ClientLock,
+    ClientMute,
     ClientPing,
     ClientPlayback,
     ClientPong,
     ClientPosition,
     ClientQueue,
+    ClientReact,
     ClientReady,
+    ClientRole,
 )
 from maria.rooms.hub import RoomHub
 from maria.rooms.protocol import (
@@ -43,6 +49,7 @@ from maria.rooms.protocol import (
     CLOSE_UNAUTHENTICATED,
     Command,
     FrameError,
+    Refused,
 )
 from maria.rooms.views import is_room_id
 from maria.users.service import UsersService
@@ -100,7 +107,11 @@ async def serve(
             send=wire.sender(ws, send),
             close=ws.close,
             write_now=wire.direct_writer(ws),
+            is_admin=identity.is_admin,
         )
+    except Refused as exc:  # kicked, private, full
+        await shut(ws, exc.code, reason(exc.why, exc.message))
+        return
     except Exception as exc:
         outages.failed("joining a room", exc)
         await shut(ws, CLOSE_TRY_AGAIN_LATER, reason("unavailable", "Try again later"))
@@ -203,6 +214,18 @@ async def dispatch(conn: Conn, command: Command, hub: RoomHub, ws: WebSocket) ->
         await hub.hand_over(conn, command.user_id)
     elif isinstance(command, ClientAuth):
         reauthenticate(conn, command.token, ws)
+    elif isinstance(command, ClientReact):
+        await hub.reactions.react(conn, command.emoji, command.message_id, command.position)
+    elif isinstance(command, ClientKick):
+        await hub.moderation.kick(conn, command.user_id)
+    elif isinstance(command, ClientMute):
+        await hub.moderation.mute(conn, command.user_id, command.muted)
+    elif isinstance(command, ClientLock):
+        await hub.moderation.lock(conn, command.locked)
+    elif isinstance(command, ClientClear):
+        await hub.moderation.clear(conn)
+    elif isinstance(command, ClientRole):
+        await hub.moderation.role(conn, command.user_id, command.role)
 
 
 def reauthenticate(conn: Conn, token: str, ws: WebSocket) -> None:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, or_, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.db import Database
 from maria.errors import BadCursor, Conflict, Forbidden, NotFound
+from maria.rooms import members
 from maria.rooms.models import Room, RoomMessage
 from maria.rooms.playback import Action, Playback, apply, now_ms
 from maria.rooms.views import RoomView, is_room_id, message_dict, playback_of
@@ -31,9 +32,19 @@ def _missing() -> NotFound:
 
 
 async def create_room(
-    db: AsyncSession, *, host_id: str, movie_id: int, title: str | None
+    db: AsyncSession,
+    *,
+    host_id: str,
+    movie_id: int,
+    title: str | None,
+    visibility: str = "public",
+    capacity: int | None = None,
 ) -> RoomView:
     room = Room(
+        visibility=visibility,
+        capacity=capacity,
+        chat_locked=False,
+        roles_seq=0,
         movie_id=movie_id,
         title=title,
         host_id=host_id,
@@ -48,6 +59,7 @@ async def create_room(
     )
     db.add(room)
     await db.flush()
+    await members.upsert(db, room.id, host_id, access=True)  # the host keeps a private room
     return RoomView.of(room)
 
 
@@ -228,8 +240,8 @@ async def change_playback(
             room = await db.get(Room, room_id)
             if room is None:
                 raise _missing()
-            if room.host_id != user_id and room.control != "everyone":
-                raise Forbidden("Only the host controls playback")
+            if not await members.may_control(db, room, user_id):
+                raise Forbidden("Only the host and co-hosts control playback")
             current = playback_of(room)
         new = apply(current, action, position, user_id, now_ms(), wait=wait, lead_ms=lead_ms)
         async with database.autocommit() as db:  # one statement: no BEGIN/COMMIT round trips
@@ -238,7 +250,7 @@ async def change_playback(
                 .where(
                     Room.id == room_id,
                     Room.playback_seq == current.seq,
-                    or_(Room.host_id == user_id, Room.control == "everyone"),
+                    members.controls(user_id),
                 )
                 .values(
                     playback_state=new.state,

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from maria.db import Database
 from maria.errors import Conflict, Forbidden, NotFound
+from maria.rooms import members
 from maria.rooms.models import Room
 from maria.rooms.playback import Playback, now_ms
 from maria.rooms.queue import Queue
@@ -58,8 +59,8 @@ async def change_queue(
         ).scalar_one_or_none()
         if room is None:
             raise NotFound("No such room")
-        if room.host_id != user_id and room.control != "everyone":
-            raise Forbidden("Only the host controls the queue")
+        if not await members.may_control(work.db, room, user_id):
+            raise Forbidden("Only the host and co-hosts control the queue")
         queue, playback = queue_of(room), playback_of(room)
         new, new_playback = edit(queue, playback, now_ms())
         if new is queue:

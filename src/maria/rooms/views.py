@@ -44,6 +44,10 @@ class RoomView:
     message_seq: int
     created_at: datetime
     queue: Queue
+    visibility: str = "public"
+    capacity: int | None = None  # None: the server's (``MARIA_ROOM_CAPACITY``)
+    chat_locked: bool = False
+    roles_seq: int = 0
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -58,6 +62,10 @@ class RoomView:
             message_seq=room.message_seq,
             created_at=room.created_at,
             queue=queue_of(room),
+            visibility=room.visibility,
+            capacity=room.capacity,
+            chat_locked=room.chat_locked,
+            roles_seq=room.roles_seq,
         )
 
     def public(self) -> dict[str, Any]:
@@ -70,6 +78,8 @@ class RoomView:
             "control": self.control,
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "playback": self.playback.as_dict(),
+            "visibility": self.visibility,
+            "capacity": self.capacity,
         }
 
 

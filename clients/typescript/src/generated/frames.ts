@@ -35,6 +35,36 @@ export type ClientQueue = {
   to?: number | null;
 };
 /**
+ * React to a message of this room (`message_id`) or to a moment of the film
+ * (`position`): exactly one of the two. Throttled like chat (the same limits, counted on
+ * their own); refused for a muted member. Answered with `reaction` to everyone.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientReact".
+ */
+export type ClientReact = {
+  type: "react";
+  /**
+   * One of the allowed reactions
+   */
+  emoji: "👍" | "👎" | "😂" | "😮" | "😢" | "😡" | "❤️" | "🔥" | "👏" | "🎉" | "🍿" | "💀";
+  /**
+   * A message of this room
+   */
+  message_id?: string | null;
+  /**
+   * Seconds into the film, 0 to 604800
+   */
+  position?: number | null;
+} & ClientReact1;
+export type ClientReact1 =
+  | {
+      message_id: string;
+    }
+  | {
+      position: number;
+    };
+/**
  * Any frame a client sends
  *
  * This interface was referenced by `RoomFrames`'s JSON-Schema
@@ -50,7 +80,13 @@ export type ClientFrame =
   | ClientReady
   | ClientPosition
   | ClientPong
-  | ClientQueue;
+  | ClientQueue
+  | ClientRole
+  | ClientKick
+  | ClientMute
+  | ClientLock
+  | ClientClear
+  | ClientReact;
 /**
  * Any frame the server sends
  *
@@ -70,7 +106,10 @@ export type ServerFrame =
   | ServerQueue
   | ServerPing
   | ServerClock
-  | ServerDrift;
+  | ServerDrift
+  | ServerRoles
+  | ServerModerated
+  | ServerReaction;
 
 export interface RoomFrames {}
 /**
@@ -103,6 +142,16 @@ export interface ClientChat {
   text: string;
 }
 /**
+ * Delete the room's chat history, and the reactions on its messages (the host and
+ * co-hosts). Answered with `moderated` (`clear`) to everyone: drop the history shown.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientClear".
+ */
+export interface ClientClear {
+  type: "clear";
+}
+/**
  * Who may control playback (the host only).
  *
  * This interface was referenced by `RoomFrames`'s JSON-Schema
@@ -127,6 +176,48 @@ export interface ClientHost {
    * The new host
    */
   user_id: string;
+}
+/**
+ * Remove someone from the room (the host, or a co-host for members): their sockets on
+ * every instance close with 4403 and they cannot come back for `MARIA_ROOM_KICK_BAN`
+ * seconds (a co-host kicked is a member again). Answered with `moderated` to everyone.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientKick".
+ */
+export interface ClientKick {
+  type: "kick";
+  /**
+   * Someone in the room now, or who has been in it
+   */
+  user_id: string;
+}
+/**
+ * Lock the chat (only the host and co-hosts may write) or open it again (the host and
+ * co-hosts). Answered with `moderated` and `roles` to everyone.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientLock".
+ */
+export interface ClientLock {
+  type: "lock";
+  locked: boolean;
+}
+/**
+ * Mute or unmute someone (the host, or a co-host for members): a muted member's
+ * `chat` and `react` are refused with `forbidden`. Answered with `moderated` and `roles`
+ * to everyone.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientMute".
+ */
+export interface ClientMute {
+  type: "mute";
+  /**
+   * Someone in the room now, or who has been in it
+   */
+  user_id: string;
+  muted: boolean;
 }
 /**
  * Measure the clock offset: answered at once with `pong` carrying `t0` back and the
@@ -218,6 +309,22 @@ export interface ClientReady {
    * The film the report is about; a report about another film than the room's current one is ignored (a late report for the previous one)
    */
   movie_id?: number | null;
+}
+/**
+ * Make a member a co-host (who may control playback and the queue and moderate
+ * members), or a co-host a member again: the host only. Answered with `moderated` and
+ * `roles` to everyone.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ClientRole".
+ */
+export interface ClientRole {
+  type: "role";
+  /**
+   * Someone in the room now, or who has been in it
+   */
+  user_id: string;
+  role: "cohost" | "member";
 }
 /**
  * This interface was referenced by `RoomFrames`'s JSON-Schema
@@ -323,6 +430,50 @@ export interface QueueOut {
 }
 /**
  * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ReactionOut".
+ */
+export interface ReactionOut {
+  id: string;
+  user_id: string;
+  name: string;
+  emoji: "👍" | "👎" | "😂" | "😮" | "😢" | "😡" | "❤️" | "🔥" | "👏" | "🎉" | "🍿" | "💀";
+  /**
+   * On a message of the room (absent for a timeline reaction)
+   */
+  message_id?: string;
+  /**
+   * On the timeline, seconds into the film (absent for a message's)
+   */
+  position?: number;
+  /**
+   * Unix ms
+   */
+  timestamp: number;
+}
+/**
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "RolesOut".
+ */
+export interface RolesOut {
+  /**
+   * Co-hosts: control playback and the queue, moderate
+   */
+  cohosts: string[];
+  /**
+   * Members who may neither chat nor react
+   */
+  muted: string[];
+  /**
+   * Only the host and co-hosts may chat
+   */
+  chat_locked: boolean;
+  /**
+   * Grows with every change: drop states with a smaller one
+   */
+  seq: number;
+}
+/**
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
  * via the `definition` "RoomOut".
  */
 export interface RoomOut {
@@ -335,6 +486,11 @@ export interface RoomOut {
   control: "host" | "everyone";
   created_at: string;
   playback: PlaybackOut;
+  visibility: "public" | "private";
+  /**
+   * Most users present at once; `null`: the server's `MARIA_ROOM_CAPACITY`
+   */
+  capacity: number | null;
 }
 /**
  * The answer to an `auth` frame on a live socket: it now lives until `expires_at`.
@@ -456,6 +612,29 @@ export interface ServerError {
   retry_after?: number;
 }
 /**
+ * What a host or co-host did, announced to everyone (the state it leaves is in the
+ * `roles` frame that follows a role, mute or lock). `clear`: drop the chat history shown
+ * and the reactions on its messages.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerModerated".
+ */
+export interface ServerModerated {
+  type: "moderated";
+  /**
+   * `cohost`/`member`: a role change; `lock`/`unlock`: the chat lock
+   */
+  action: "kick" | "mute" | "unmute" | "lock" | "unlock" | "clear" | "cohost" | "member";
+  /**
+   * Whom it was done to (absent for `lock`, `unlock` and `clear`)
+   */
+  user_id?: string;
+  /**
+   * The host or co-host who did it
+   */
+  by: string;
+}
+/**
  * The server measures the clock: answer at once with `pong` (`t0` back, `t1` your
  * clock). Sent after the welcome, three more times in the first ~2 s, then every 15 s.
  *
@@ -561,6 +740,31 @@ export interface ServerQueue {
   type: "queue";
 }
 /**
+ * Someone reacted (the sender gets theirs too).
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerReaction".
+ */
+export interface ServerReaction {
+  id: string;
+  user_id: string;
+  name: string;
+  emoji: "👍" | "👎" | "😂" | "😮" | "😢" | "😡" | "❤️" | "🔥" | "👏" | "🎉" | "🍿" | "💀";
+  /**
+   * On a message of the room (absent for a timeline reaction)
+   */
+  message_id?: string;
+  /**
+   * On the timeline, seconds into the film (absent for a message's)
+   */
+  position?: number;
+  /**
+   * Unix ms
+   */
+  timestamp: number;
+  type: "reaction";
+}
+/**
  * A member's ready state changed. `unknown`: they left, or their last socket closed
  * (they hold no start). A media change sets everyone to `buffering` without a frame each
  * (the `queue` frame's new `media_seq` says so); a presence `leave` ends a state too.
@@ -572,6 +776,32 @@ export interface ServerReady {
   type: "ready";
   user_id: string;
   state: "ready" | "buffering" | "unknown";
+}
+/**
+ * The room's moderation state after a change (a role, a mute, the chat lock); drop
+ * states with a smaller `seq`.
+ *
+ * This interface was referenced by `RoomFrames`'s JSON-Schema
+ * via the `definition` "ServerRoles".
+ */
+export interface ServerRoles {
+  /**
+   * Co-hosts: control playback and the queue, moderate
+   */
+  cohosts: string[];
+  /**
+   * Members who may neither chat nor react
+   */
+  muted: string[];
+  /**
+   * Only the host and co-hosts may chat
+   */
+  chat_locked: boolean;
+  /**
+   * Grows with every change: drop states with a smaller one
+   */
+  seq: number;
+  type: "roles";
 }
 /**
  * The first frame after joining: a snapshot of the room, consistent with every frame
@@ -609,4 +839,30 @@ export interface ServerWelcome {
   ready: {
     [k: string]: "ready" | "buffering" | undefined;
   };
+  roles: RolesOut1;
+  /**
+   * The last 100 reactions, oldest first
+   */
+  reactions: ReactionOut[];
+}
+/**
+ * Co-hosts, muted members, the chat lock
+ */
+export interface RolesOut1 {
+  /**
+   * Co-hosts: control playback and the queue, moderate
+   */
+  cohosts: string[];
+  /**
+   * Members who may neither chat nor react
+   */
+  muted: string[];
+  /**
+   * Only the host and co-hosts may chat
+   */
+  chat_locked: boolean;
+  /**
+   * Grows with every change: drop states with a smaller one
+   */
+  seq: number;
 }

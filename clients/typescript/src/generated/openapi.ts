@@ -224,11 +224,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List the rooms I host or was in
+         * @description The rooms the caller hosts, or has been in without hosting, newest activity first
+         *     (their last entry, else the room's creation); at most 100.
+         */
+        get: operations["listMyRooms"];
         put?: never;
         /**
          * Create a watch-together room
-         * @description Create a room for a film; the caller is its host (at most 30 per 10 minutes).
+         * @description Create a room for a film; the caller is its host (at most 30 per 10 minutes). A
+         *     `private` room is entered with an invite; a `capacity` above `MARIA_ROOM_CAPACITY` is
+         *     lowered to it.
          */
         post: operations["createRoom"];
         delete?: never;
@@ -262,7 +269,13 @@ export interface paths {
         delete: operations["deleteRoom"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a room's title, visibility or capacity
+         * @description Change the title, the visibility or the capacity (the host and co-hosts). Fields
+         *     left out stay as they are; `capacity: null` is the server's `MARIA_ROOM_CAPACITY`, and a
+         *     larger one is lowered to it. Users present when a room turns private may come back.
+         */
+        patch: operations["updateRoom"];
         trace?: never;
     };
     "/api/v1/rooms/{room_id}/messages": {
@@ -279,6 +292,76 @@ export interface paths {
         get: operations["listRoomMessages"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rooms/{room_id}/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a room's invites
+         * @description The room's newest 100 invites, revoked, used and expired ones too (the host and
+         *     co-hosts).
+         */
+        get: operations["listRoomInvites"];
+        put?: never;
+        /**
+         * Create an invite link to a room
+         * @description A signed invite (the host and co-hosts), valid for `expires_in` seconds (default a
+         *     day), optionally for one person only; `url` is the link to share.
+         */
+        post: operations["createRoomInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rooms/{room_id}/invites/{invite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an invite
+         * @description Revoke an invite (the host and co-hosts): it is refused from now on (410
+         *     `invite_revoked`); access already granted with it stays.
+         */
+        delete: operations["revokeRoomInvite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rooms/{room_id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem an invite to a room
+         * @description Redeem an invite: the caller may enter the room from then on, also when it is
+         *     private. A token that is garbled, forged or another room's is 404; an expired, revoked
+         *     or (single-use) already redeemed invite is 410. The redeemer of a single-use invite
+         *     may redeem it again.
+         */
+        post: operations["joinRoom"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1163,6 +1246,81 @@ export interface components {
             skipped: number;
         };
         /**
+         * InviteCreate
+         * @example {
+         *       "expires_in": 86400,
+         *       "single_use": true
+         *     }
+         */
+        InviteCreate: {
+            /**
+             * Expires In
+             * @description Seconds the invite is valid: 60 to 2592000 (30 days); 86400 by default
+             */
+            expires_in?: number;
+            /**
+             * Single Use
+             * @description Redeemable by one user only (false by default)
+             */
+            single_use?: boolean;
+        };
+        /**
+         * InviteOut
+         * @example {
+         *       "id": "6f1c2b9e-4d3a-4f5e-8b7c-6d5e4f3a2b1c",
+         *       "token": "i1.6f1c2b9e4d3a4f5e8b7c6d5e4f3a2b1c.1773608405.Xo3m1Q8zVb2kL5nR7tY9uW0pA4sD6fG8hJ1kL3zX5cV",
+         *       "url": "https://kinoway.example/rooms/95a0e384-e00a-47f5-9344-f5ed578184ee?invite=i1.6f1c2b9e4d3a4f5e8b7c6d5e4f3a2b1c.1773608405.Xo3m1Q8zVb2kL5nR7tY9uW0pA4sD6fG8hJ1kL3zX5cV",
+         *       "expires_at": "2026-03-15T19:40:05Z",
+         *       "single_use": true,
+         *       "created_by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "used_at": null,
+         *       "revoked_at": null
+         *     }
+         */
+        InviteOut: {
+            /** Id */
+            id: string;
+            /**
+             * Token
+             * @description Signed; what `POST /rooms/{id}/join` takes
+             */
+            token: string;
+            /**
+             * Url
+             * @description `MARIA_PUBLIC_URL/rooms/{id}?invite=<token>`
+             */
+            url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Single Use */
+            single_use: boolean;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Used At
+             * @description A single-use invite: when it was redeemed
+             */
+            used_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+        };
+        /**
+         * InviteRedeem
+         * @example {
+         *       "invite": "i1.6f1c2b9e4d3a4f5e8b7c6d5e4f3a2b1c.1773608405.Xo3m1Q8zVb2kL5nR7tY9uW0pA4sD6fG8hJ1kL3zX5cV"
+         *     }
+         */
+        InviteRedeem: {
+            /**
+             * Invite
+             * @description The token
+             */
+            invite: string;
+        };
+        /**
          * ItemOut
          * @example {
          *       "movie_id": 326,
@@ -1553,6 +1711,17 @@ export interface components {
             movie_id: number;
             /** Title */
             title?: string | null;
+            /**
+             * Visibility
+             * @description `public` (the default): anyone signed in with the link; `private`: the host, admins, co-hosts and those who redeemed an invite
+             * @enum {string}
+             */
+            visibility?: "public" | "private";
+            /**
+             * Capacity
+             * @description Most users present at once, 1 to `MARIA_ROOM_CAPACITY` (the default)
+             */
+            capacity?: number | null;
         };
         /**
          * RoomDetail
@@ -1570,6 +1739,8 @@ export interface components {
          *         "by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
          *         "seq": 7
          *       },
+         *       "visibility": "private",
+         *       "capacity": 12,
          *       "members": [
          *         {
          *           "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
@@ -1624,12 +1795,87 @@ export interface components {
             created_at: string;
             playback: components["schemas"]["PlaybackOut"];
             /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "public" | "private";
+            /**
+             * Capacity
+             * @description Most users present at once; `null`: the server's `MARIA_ROOM_CAPACITY`
+             */
+            capacity: number | null;
+            /**
              * Members
              * @description Online now (on any instance), longest first
              */
             members: components["schemas"]["MemberOut"][];
             /** @description The shared queue */
             queue: components["schemas"]["QueueOut"];
+        };
+        /**
+         * RoomEntry
+         * @description A room in the caller's list, with the caller's place in it.
+         * @example {
+         *       "id": "95a0e384-e00a-47f5-9344-f5ed578184ee",
+         *       "movie_id": 326,
+         *       "title": "Friday night",
+         *       "host_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *       "control": "host",
+         *       "created_at": "2026-03-14T19:30:05.123456Z",
+         *       "playback": {
+         *         "state": "playing",
+         *         "position": 1312.5,
+         *         "at": 1773522161500,
+         *         "by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+         *         "seq": 7
+         *       },
+         *       "visibility": "private",
+         *       "capacity": 12,
+         *       "my_role": "host",
+         *       "last_joined_at": "2026-03-14T21:02:41.500120Z"
+         *     }
+         */
+        RoomEntry: {
+            /** Id */
+            id: string;
+            /** Movie Id */
+            movie_id: number;
+            /** Title */
+            title: string | null;
+            /** Host Id */
+            host_id: string | null;
+            /**
+             * Control
+             * @description Who may control playback
+             * @enum {string}
+             */
+            control: "host" | "everyone";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            playback: components["schemas"]["PlaybackOut"];
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "public" | "private";
+            /**
+             * Capacity
+             * @description Most users present at once; `null`: the server's `MARIA_ROOM_CAPACITY`
+             */
+            capacity: number | null;
+            /**
+             * My Role
+             * @enum {string}
+             */
+            my_role: "host" | "cohost" | "member";
+            /**
+             * Last Joined At
+             * @description When the caller last entered it
+             */
+            last_joined_at: string | null;
         };
         /**
          * RoomOut
@@ -1646,7 +1892,9 @@ export interface components {
          *         "at": 1773522161500,
          *         "by": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
          *         "seq": 7
-         *       }
+         *       },
+         *       "visibility": "private",
+         *       "capacity": 12
          *     }
          */
         RoomOut: {
@@ -1670,6 +1918,39 @@ export interface components {
              */
             created_at: string;
             playback: components["schemas"]["PlaybackOut"];
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "public" | "private";
+            /**
+             * Capacity
+             * @description Most users present at once; `null`: the server's `MARIA_ROOM_CAPACITY`
+             */
+            capacity: number | null;
+        };
+        /**
+         * RoomUpdate
+         * @description Only the fields sent change; `null` clears a title and gives the room the server's
+         *     capacity again.
+         * @example {
+         *       "visibility": "private",
+         *       "capacity": 12
+         *     }
+         */
+        RoomUpdate: {
+            /** Title */
+            title?: string | null;
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility?: "public" | "private";
+            /**
+             * Capacity
+             * @description 1 to `MARIA_ROOM_CAPACITY`; `null`: that
+             */
+            capacity?: number | null;
         };
         /**
          * SessionOut
@@ -1902,6 +2183,36 @@ export interface components {
             error: {
                 /** @constant */
                 code: "invalid_token";
+            };
+        };
+        /**
+         * InviteExpiredError
+         * @description the room invite has expired
+         */
+        InviteExpiredError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "invite_expired";
+            };
+        };
+        /**
+         * InviteRevokedError
+         * @description the room invite was revoked
+         */
+        InviteRevokedError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "invite_revoked";
+            };
+        };
+        /**
+         * InviteUsedError
+         * @description the single-use room invite was redeemed by someone else
+         */
+        InviteUsedError: components["schemas"]["ErrorOut"] & {
+            error: {
+                /** @constant */
+                code: "invite_used";
             };
         };
         /**
@@ -3377,6 +3688,76 @@ export interface operations {
             };
         };
     };
+    listMyRooms: {
+        parameters: {
+            query?: {
+                /** @description `host`: rooms I host; `member`: rooms I was in; default both */
+                role?: ("host" | "member") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomEntry"][];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnavailableError"];
+                };
+            };
+        };
+    };
     createRoom: {
         parameters: {
             query?: never;
@@ -3622,6 +4003,106 @@ export interface operations {
             };
         };
     };
+    updateRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoomUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomOut"];
+                };
+            };
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnavailableError"];
+                };
+            };
+        };
+    };
     listRoomMessages: {
         parameters: {
             query?: {
@@ -3662,6 +4143,370 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnavailableError"];
+                };
+            };
+        };
+    };
+    listRoomInvites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteOut"][];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnavailableError"];
+                };
+            };
+        };
+    };
+    createRoomInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteOut"];
+                };
+            };
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `validation_error`: the request does not fit the schema (`details` says where), or one of the rules no schema states: `details[].type` is `password_policy`, `image` or `cursor` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnavailableError"];
+                };
+            };
+        };
+    };
+    revokeRoomInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+                invite_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token`; `forbidden`: not allowed (not an admin, not the host; at sign-in, a disabled account) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"] | components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `headers_too_large`: the request line and headers exceed 16 KiB (from `maria serve`) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description `unavailable`: the database (or another dependency) is unreachable: retry later */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnavailableError"];
+                };
+            };
+        };
+    };
+    joinRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteRedeem"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomOut"];
+                };
+            };
+            /** @description `bad_request`: the body could not be read at all (e.g. not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `invalid_token`: a token, link or session that was refused (bad signature, revoked, unknown, an account that no longer exists); `not_authenticated`: no credentials where they are needed; `token_expired`: the access token is past its `exp`: refresh and retry */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidTokenError"] | components["schemas"]["NotAuthenticatedError"] | components["schemas"]["TokenExpiredError"];
+                };
+            };
+            /** @description `csrf_failed`: a cookie-authenticated unsafe request without the right `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfFailedError"];
+                };
+            };
+            /** @description `not_found`: no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `invite_expired`: the room invite has expired; `invite_revoked`: the room invite was revoked; `invite_used`: the single-use room invite was redeemed by someone else */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteExpiredError"] | components["schemas"]["InviteRevokedError"] | components["schemas"]["InviteUsedError"];
                 };
             };
             /** @description `payload_too_large`: the body is over the limit (1 MiB unless stated) */
@@ -4968,6 +5813,28 @@ export interface operations {
                      *           "seq": 42
                      *         }
                      *       ],
+                     *       "reactions": [
+                     *         {
+                     *           "room_id": "95a0e384-e00a-47f5-9344-f5ed578184ee",
+                     *           "id": "0193a0c2-6a2b-7c3a-9b2d-4e5f6a7b8c9d",
+                     *           "user_id": "5cd9abef-2beb-46a1-a3f7-dd845336eb6f",
+                     *           "name": "Anna Karenina",
+                     *           "emoji": "🍿",
+                     *           "position": 754.5,
+                     *           "timestamp": 1773522171000
+                     *         }
+                     *       ],
+                     *       "rooms": [
+                     *         {
+                     *           "room_id": "95a0e384-e00a-47f5-9344-f5ed578184ee",
+                     *           "role": "member",
+                     *           "muted": false,
+                     *           "banned_until": null,
+                     *           "access": true,
+                     *           "first_joined_at": "2026-03-14T19:40:05.123456+00:00",
+                     *           "last_joined_at": "2026-03-14T21:02:41.500120+00:00"
+                     *         }
+                     *       ],
                      *       "audit": [
                      *         {
                      *           "at": "2026-03-14T19:30:05.157524+00:00",
@@ -5642,7 +6509,7 @@ export interface operations {
         parameters: {
             query?: {
                 user_id?: string | null;
-                event?: "code_signed_in" | "deleted" | "disabled" | "email_verified" | "enabled" | "password_changed" | "password_reset" | "refresh_reused" | "registered" | "role_changed" | "sessions_revoked" | "sign_in_failed" | "signed_in" | "signed_out";
+                event?: "code_signed_in" | "deleted" | "disabled" | "email_verified" | "enabled" | "password_changed" | "password_reset" | "refresh_reused" | "registered" | "role_changed" | "room_chat_cleared" | "room_chat_locked" | "room_chat_unlocked" | "room_member_kicked" | "room_member_muted" | "room_member_unmuted" | "room_role_changed" | "sessions_revoked" | "sign_in_failed" | "signed_in" | "signed_out";
                 cursor?: string | null;
                 limit?: number;
             };
