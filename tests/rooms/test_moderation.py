@@ -130,6 +130,14 @@ async def test_cohosts_control_playback_and_moderate_members_only(server: Server
     await c.send({"type": "playback", "action": "play", "position": 5})
     state = await b.expect("playback")
     assert state["by"] == uid(cat) and state["position"] == 5
+    # ... and the queue, which a member may not touch.
+    await b.send({"type": "queue", "op": "add", "movie_id": 326})
+    assert (await b.expect("error"))["code"] == "forbidden"
+    await c.send({"type": "queue", "op": "add", "movie_id": 326})
+    queue = await b.expect("queue")
+    assert [e["movie_id"] for e in queue["items"]] == [326] and queue["items"][0][
+        "added_by"
+    ] == uid(cat)
 
     async def refused(peer: Peer, frame: dict[str, Any], code: str = "forbidden") -> str:
         await peer.send(frame)
@@ -161,6 +169,7 @@ async def test_cohosts_control_playback_and_moderate_members_only(server: Server
     await a.send({"type": "role", "user_id": uid(cat), "role": "member"})
     await c.expect("roles", cohosts=[uid(dan)])
     await refused(c, {"type": "playback", "action": "pause"})
+    await refused(c, {"type": "queue", "op": "clear"})
 
     # REST: a co-host changes the room; a member may not.
     patch = await api.client.patch(
