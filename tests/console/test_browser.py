@@ -171,8 +171,8 @@ def test_sign_up_verify_avatar_and_lists(browser: Browser, site: Site, tmp_path:
     expect(page.locator("#notice")).to_have_text("List “Weekend” deleted.")
     expect(page.get_by_role("link", name="Weekend")).to_have_count(0)
 
-    # A paste that is not the localStorage object is refused, saying why.
-    nav(page, "Lists")
+    # A paste that is not the localStorage object is refused, saying why (on the Lists page
+    # the deletion led to: navigating to it again would re-render it under the typing).
     page.get_by_label("Kinoway's localStorage JSON").fill("[1, 2]")
     page.get_by_role("button", name="Import", exact=True).click()
     expect(form(page, "Import from Kinoway's localStorage").get_by_role("alert")).to_have_text(
