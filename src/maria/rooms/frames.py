@@ -414,7 +414,8 @@ CLIENT_FRAMES: tuple[type[ClientFrameModel], ...] = (
     ClientClear,
     ClientReact,
 )
-ClientFrame = Annotated[
+# A parsed client frame: one of these (``ClientFrame`` is how pydantic tells which).
+AnyClientFrame = (
     ClientAuth
     | ClientChat
     | ClientPlayback
@@ -430,9 +431,9 @@ ClientFrame = Annotated[
     | ClientMute
     | ClientLock
     | ClientClear
-    | ClientReact,
-    Field(discriminator="type"),
-]
+    | ClientReact
+)
+ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 
 # -- server frames --------------------------------------------------------------------
 

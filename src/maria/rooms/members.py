@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,21 @@ def _insert(db: AsyncSession) -> Any:
     if dialect == "sqlite":
         return sqlite_insert(RoomMember)
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+async def bump(db: AsyncSession, room_id: str, **values: Any) -> Room | None:
+    """Begin a change of the room's moderation state or settings: grow ``roles_seq`` (and
+    set ``values``) in one UPDATE, whose row lock makes the changes of one room take turns,
+    so each is decided on the state the one before it left. None: no such room."""
+    return (
+        await db.execute(
+            update(Room)
+            .where(Room.id == room_id)
+            .values(roles_seq=Room.roles_seq + 1, **values)
+            .returning(Room)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
 
 
 async def upsert(db: AsyncSession, room_id: str, user_id: str, **values: Any) -> None:

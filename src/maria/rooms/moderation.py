@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from maria.audit import service as audit
 from maria.audit.service import AuditLog
@@ -24,7 +24,7 @@ from maria.errors import Forbidden, NotFound
 from maria.rooms import members, protocol
 from maria.rooms.conn import Conn
 from maria.rooms.events import ManagedEvent, RoomEvent
-from maria.rooms.models import Room, RoomMessage, RoomReaction
+from maria.rooms.models import RoomMessage, RoomReaction
 from maria.rooms.playback import now_ms
 from maria.rooms.registry import Registry
 from maria.rooms.roles import Role, moderation_refusal, role_change_refusal, role_of
@@ -116,15 +116,7 @@ class Moderation:
             values: dict[str, Any] = {}
             if action in ("lock", "unlock"):
                 values["chat_locked"] = action == "lock"
-            room = (
-                await db.execute(
-                    update(Room)
-                    .where(Room.id == room_id)
-                    .values(roles_seq=Room.roles_seq + 1, **values)
-                    .returning(Room)
-                    .execution_options(synchronize_session=False)
-                )
-            ).scalar_one_or_none()
+            room = await members.bump(db, room_id, **values)
             if room is None:
                 raise NotFound("No such room")
             actor_role = await members.role_of(db, room, actor) or "member"

@@ -20,23 +20,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from maria.rooms.frames import (
-    ClientAuth,
-    ClientChat,
-    ClientClear,
-    ClientControl,
+    AnyClientFrame,
     ClientFrame,
-    ClientHost,
-    ClientKick,
-    ClientLock,
-    ClientMute,
-    ClientPing,
-    ClientPlayback,
-    ClientPong,
-    ClientPosition,
-    ClientQueue,
-    ClientReact,
-    ClientReady,
-    ClientRole,
     ErrorCode,
 )
 from maria.rooms.playback import Playback
@@ -92,24 +77,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     "token_expired": "The `auth` frame's token has expired",
 }
 
-Command = (
-    ClientAuth
-    | ClientChat
-    | ClientPlayback
-    | ClientControl
-    | ClientHost
-    | ClientPing
-    | ClientReady
-    | ClientPosition
-    | ClientPong
-    | ClientQueue
-    | ClientRole
-    | ClientKick
-    | ClientMute
-    | ClientLock
-    | ClientClear
-    | ClientReact
-)
+Command = AnyClientFrame
 COMMANDS: TypeAdapter[Command] = TypeAdapter(ClientFrame)  # what parse validates with
 # The only texts on which pydantic's JSON parser and ``json.loads`` may disagree about
 # validity: the constants NaN and Infinity, which ``json.loads`` takes and Maria refuses.

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maria.backends.ratelimit import Counters
@@ -115,15 +114,7 @@ class RoomsService:
         if "capacity" in values:
             values["capacity"] = self._capped(values["capacity"])
         async with self._database.work() as work:
-            room = (
-                await work.db.execute(
-                    update(Room)
-                    .where(Room.id == room_id)
-                    .values(roles_seq=Room.roles_seq + 1, **values)
-                    .returning(Room)
-                    .execution_options(synchronize_session=False)
-                )
-            ).scalar_one_or_none()
+            room = await members.bump(work.db, room_id, **values)
             if room is None:
                 raise NotFound(NO_ROOM)
             if values.get("visibility") == "private":
