@@ -264,7 +264,7 @@ def test_workers_share_their_metrics_and_warn_without_redis(tmp_path: Path) -> N
                 batch = range(sent, sent + 60)
                 assert list(pool.map(one, batch)) == [200] * len(batch)
             sent += len(batch)
-            wait_for("the access lines of the requests", lambda: len(access_lines()) == sent)
+            wait_for("the access lines of the requests", lambda n=sent: len(access_lines()) == n)
             served_by = {x["pid"] for x in access_lines()}
             if len(served_by) == 2:
                 break
