@@ -21,8 +21,11 @@ import { NameBook, type RoomCtx } from "../room/shared";
 export function closedText(code: number | undefined, reason: string | undefined): string | null {
   const why = reason ?? "";
   if (code === 4403) {
-    if (why.includes("banned")) return "You were removed from this room and may not come back yet.";
-    if (why.includes("kicked")) return "You were removed from this room.";
+    if (why.startsWith("banned")) {
+      const wait = /back in (\d+) s/.exec(why)?.[1];
+      return `You were removed from this room: you may come back ${wait ? `in ${wait} s` : "later"}.`;
+    }
+    if (why.startsWith("kicked")) return "You were removed from this room.";
     return "This room is private: you need an invite to join it.";
   }
   if (code === 4404) return "There is no such room.";

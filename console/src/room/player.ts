@@ -2,7 +2,10 @@
 // page's clock while playing (at its playback rate), which is all the room client's
 // attach() drives and reads, and the range input shows it.
 
-import type { RoomPlayer } from "@kinoway/maria";
+import type { RoomClient } from "@kinoway/maria";
+
+/** What attach() drives (an HTMLMediaElement fits too). */
+type RoomPlayer = Parameters<RoomClient["attach"]>[0];
 
 export class RangePlayer implements RoomPlayer {
   paused = true;
