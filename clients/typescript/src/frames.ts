@@ -10,9 +10,22 @@ import type {
   ClientHost,
   ClientPing,
   ClientPlayback,
+  ClientReact,
+  ClientReady,
+  ClientPosition,
+  ClientQueue,
+  ClientRole,
+  ClientKick,
+  ClientMute,
+  ClientLock,
+  ClientClear,
+  ClientPong,
   MemberOut,
   MessageOut,
   PlaybackOut,
+  QueueOut,
+  ReactionOut,
+  RolesOut,
   RoomOut,
   ServerAuthenticated,
   ServerChat,
@@ -22,6 +35,14 @@ import type {
   ServerPong,
   ServerPresence,
   ServerWelcome,
+  ServerReady,
+  ServerQueue,
+  ServerPing,
+  ServerClock,
+  ServerDrift,
+  ServerRoles,
+  ServerModerated,
+  ServerReaction,
 } from "./generated/frames.js";
 
 export type { ClientFrame, ServerFrame } from "./generated/frames.js";
@@ -30,6 +51,12 @@ export type FrameMessage = MessageOut;
 export type FrameMember = MemberOut;
 export type FramePlayback = PlaybackOut;
 export type FrameRoom = RoomOut;
+export type FrameQueue = QueueOut;
+export type FrameRoles = RolesOut;
+export type FrameReaction = ReactionOut;
+export type Emoji = ClientReact["emoji"];
+/** A member's report for the current film. */
+export type ReadyState = ClientReady["state"];
 
 // -- server → client ------------------------------------------------------------------
 export type WelcomeFrame = ServerWelcome;
@@ -40,6 +67,14 @@ export type ControlFrame = ServerControl;
 export type PongFrame = ServerPong;
 export type AuthenticatedFrame = ServerAuthenticated;
 export type ErrorFrame = ServerError;
+export type ReadyFrame = ServerReady;
+export type QueueFrame = ServerQueue;
+export type PingFrame = ServerPing;
+export type ClockFrame = ServerClock;
+export type DriftFrame = ServerDrift;
+export type RolesFrame = ServerRoles;
+export type ModeratedFrame = ServerModerated;
+export type ReactionFrame = ServerReaction;
 
 // -- client → server ------------------------------------------------------------------
 export type AuthCommand = ClientAuth;
@@ -48,8 +83,24 @@ export type PlaybackCommand = ClientPlayback;
 export type ControlCommand = ClientControl;
 export type HostCommand = ClientHost;
 export type PingCommand = ClientPing;
+export type ReadyCommand = ClientReady;
+export type PositionCommand = ClientPosition;
+export type PongCommand = ClientPong;
+export type QueueCommand = ClientQueue;
+export type RoleCommand = ClientRole;
+export type KickCommand = ClientKick;
+export type MuteCommand = ClientMute;
+export type LockCommand = ClientLock;
+export type ClearCommand = ClientClear;
+export type ReactCommand = ClientReact;
 
 /** Close codes after which reconnecting cannot help. */
 export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([4401, 4403, 4404, 4409, 4410]);
+/** The reactions the server allows, in its order (anything else is refused). */
+export const EMOJI: readonly Emoji[] = Object.keys({
+  // A record over the generated union: the compiler refuses a missing or an unknown one.
+  "👍": true, "👎": true, "😂": true, "😮": true, "😢": true, "😡": true,
+  "❤️": true, "🔥": true, "👏": true, "🎉": true, "🍿": true, "💀": true,
+} satisfies Record<Emoji, true>) as Emoji[];
 /** The most a playback position can be (7 days, in seconds). */
 export const MAX_POSITION = 604_800;

@@ -13,13 +13,23 @@ export {
   type SessionCookiesOptions,
   type SessionCookiesOutcome,
 } from "./sessionCookies.js";
-export { RoomClient, type RoomEvents, type RoomOptions, type RoomState, type RoomStatus, type RoomStatusEvent } from "./room.js";
+export {
+  RoomClient,
+  type ReactionTarget,
+  type RoomEvents,
+  type RoomOptions,
+  type RoomState,
+  type RoomStatus,
+  type RoomStatusEvent,
+  type ServerClockEstimate,
+} from "./room.js";
+export { DRIFT_SEEK_S, NUDGE_MS, REPORT_EVERY_MS, type AttachOptions, type RoomPlayer } from "./player.js";
 export { backoffDelay, type BackoffOptions } from "./backoff.js";
 export { ClockSync, type ClockEstimate } from "./clock.js";
 export { IMPORTED_KEY, KINOWAY_KEYS, type ImportStorage } from "./importer.js";
 export { DEFAULT_LOCK_TIMEOUT_MS } from "./crossTab.js";
 export type * from "./frames.js";
-export { FINAL_CLOSE_CODES, MAX_POSITION } from "./frames.js";
+export { EMOJI, FINAL_CLOSE_CODES, MAX_POSITION } from "./frames.js";
 export type {
   DeviceSession,
   ImportResult,

@@ -12,7 +12,11 @@
  *   before it fill the gap; `ChatLog` drops what was seen already. Frames that arrive while
  *   the gap is filled wait their turn, so `chat` events stay in the room's order.
  * - Clock: a burst of pings after every welcome and a few more every 30 s; `ClockSync`
- *   keeps the lowest-round-trip sample.
+ *   keeps the lowest-round-trip sample. The server measures its own estimate too: its
+ *   `ping` is answered at once with `pong`, and its `clock` frames are `serverClock`.
+ * - Everyone in step: the ready gate (`setReady`, re-sent after a reconnect), the shared
+ *   queue, roles and moderation, reactions; `attach(player)` (player.ts) drives a media
+ *   player from the room's playback and corrects its drift.
  */
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { ChatLog } from "./chatLog.js";
@@ -23,13 +27,19 @@ import {
   FINAL_CLOSE_CODES,
   MAX_POSITION,
   type ClientFrame,
+  type Emoji,
   type FrameMember,
   type FrameMessage,
   type FramePlayback,
+  type FrameQueue,
+  type FrameReaction,
+  type FrameRoles,
   type FrameRoom,
+  type ReadyState,
   type ServerFrame,
   type WelcomeFrame,
 } from "./frames.js";
+import { attachPlayer, type AttachOptions, type RoomPlayer } from "./player.js";
 import { renewMarginMs, tokenTimes } from "./tokens.js";
 
 export interface RoomOptions {
@@ -55,7 +65,25 @@ export interface RoomState {
   user_id: string;
   /** The chat, oldest first, each message once (the last 1,000 are kept). */
   messages: readonly FrameMessage[];
+  /** The shared queue and the current media (`movie_id`, `media_seq`). */
+  queue: FrameQueue;
+  /** Ready states by user id; members who never reported (or left) are absent. */
+  ready: Record<string, ReadyState>;
+  /** Co-hosts, muted members, the chat lock. */
+  roles: FrameRoles;
+  /** The last 100 reactions, oldest first. */
+  reactions: readonly FrameReaction[];
 }
+
+/** The server's estimate of this client's clock (its `clock` frames). */
+export interface ServerClockEstimate {
+  rtt: number;
+  /** This client's clock minus the server's, ms. */
+  offset: number;
+}
+
+/** What a reaction is on: a chat message or a moment of the film. */
+export type ReactionTarget = { messageId: string } | { position: number };
 
 export interface RoomStatusEvent {
   type: "status";
@@ -87,12 +115,17 @@ const RESAMPLE_BURST = 3;
 const FILL_PAGE = 100;
 const FILL_MAX_PAGES = 50; // 5,000 messages missed: beyond that the gap stays (and is rare)
 const REAUTH_RETRY_MS = 5_000;
+const KEEP_REACTIONS = 100;
 /** Our own close code for "could not resynchronise; reconnect" (not final). */
 const CLOSE_RESYNC = 4000;
 
 export class RoomClient {
   status: RoomStatus = "closed";
   private roomState: (Omit<RoomState, "messages"> & { log: ChatLog }) | null = null;
+  /** The server's estimate of our clock (from its `clock` frames), null before the first. */
+  serverClock: ServerClockEstimate | null = null;
+  /** What this client last reported for which media, re-sent after a reconnect. */
+  private myReady: { state: ReadyState; media_seq: number } | null = null;
   private readonly clockSync = new ClockSync();
   private readonly emitters: { [K in keyof RoomEvents]?: Emitter<RoomEvents[K]> } = {};
   private readonly WS: typeof WebSocket;
@@ -121,7 +154,7 @@ export class RoomClient {
     const s = this.roomState;
     if (s === null) return null;
     const { log, ...rest } = s;
-    return { ...rest, messages: log.messages };
+    return { ...rest, ready: { ...rest.ready }, messages: log.messages };
   }
 
   get clock(): ClockEstimate | null {
@@ -174,6 +207,15 @@ export class RoomClient {
     this.send({ type: "playback", action: "seek", position });
   }
 
+  /** "Play anyway": start now even if members are still buffering (controllers only). */
+  playAnyway(position?: number): void {
+    this.send(
+      position === undefined
+        ? { type: "playback", action: "play", force: true }
+        : { type: "playback", action: "play", position, force: true },
+    );
+  }
+
   setControl(mode: "host" | "everyone"): void {
     this.send({ type: "control", mode });
   }
@@ -182,13 +224,121 @@ export class RoomClient {
     this.send({ type: "host", user_id: userId });
   }
 
+  // -- everyone in step -----------------------------------------------------------------
+
+  /** Report whether this member's player has the current film loaded; a `play` waits
+   * while anyone is buffering. Sent again after a reconnect while the media is the same. */
+  setReady(state: ReadyState): void {
+    const queue = this.requireState().queue;
+    this.send({ type: "ready", state, movie_id: queue.movie_id });
+    this.myReady = { state, media_seq: queue.media_seq };
+  }
+
+  /** Where this member's player stands now: the server answers `drift` if it is off. */
+  reportPosition(position: number): void {
+    this.send({ type: "position", position: clampPosition(position), at: this.serverNow() });
+  }
+
+  /** Drive a media player from the room (see player.ts); returns the detach function. */
+  attach(player: RoomPlayer, options?: AttachOptions): () => void {
+    return attachPlayer(this, player, options);
+  }
+
+  /** The server's clock now, unix ms, from the clock offset. */
+  serverNow(): number {
+    return Date.now() + this.clockSync.offsetMs();
+  }
+
+  /** Host, co-host, or everyone controls: may play, pause, seek and change the queue. */
+  canControl(): boolean {
+    const s = this.roomState;
+    if (s === null) return false;
+    return s.control === "everyone" || this.canModerate();
+  }
+
+  /** Host or co-host: may kick, mute, lock and clear. */
+  canModerate(): boolean {
+    const s = this.roomState;
+    if (s === null) return false;
+    return s.host_id === s.user_id || s.roles.cohosts.includes(s.user_id);
+  }
+
+  // -- the queue ------------------------------------------------------------------------
+
+  queueAdd(movieId: number): void {
+    this.send({ type: "queue", op: "add", movie_id: movieId });
+  }
+
+  /** Append the films of one of your lists, oldest first, as many as fit. */
+  queueAddList(slug: string): void {
+    this.send({ type: "queue", op: "add_list", slug });
+  }
+
+  queueRemove(index: number): void {
+    this.send({ type: "queue", op: "remove", index });
+  }
+
+  queueMove(index: number, to: number): void {
+    this.send({ type: "queue", op: "move", index, to });
+  }
+
+  queueNext(): void {
+    this.send({ type: "queue", op: "next" });
+  }
+
+  queuePrevious(): void {
+    this.send({ type: "queue", op: "previous" });
+  }
+
+  queuePlay(index: number): void {
+    this.send({ type: "queue", op: "play", index });
+  }
+
+  /** Empty the queue; the current film plays on. */
+  queueClear(): void {
+    this.send({ type: "queue", op: "clear" });
+  }
+
+  // -- running the room -----------------------------------------------------------------
+
+  /** Make someone a co-host or a member again (the host only). */
+  setRole(userId: string, role: "cohost" | "member"): void {
+    this.send({ type: "role", user_id: userId, role });
+  }
+
+  /** Close their sockets and keep them out for a while (host and co-hosts). */
+  kick(userId: string): void {
+    this.send({ type: "kick", user_id: userId });
+  }
+
+  mute(userId: string, muted: boolean): void {
+    this.send({ type: "mute", user_id: userId, muted });
+  }
+
+  /** While locked, only the host and co-hosts chat. */
+  lockChat(locked: boolean): void {
+    this.send({ type: "lock", locked });
+  }
+
+  clearChat(): void {
+    this.send({ type: "clear" });
+  }
+
+  react(emoji: Emoji, target: ReactionTarget): void {
+    this.send(
+      "messageId" in target
+        ? { type: "react", emoji, message_id: target.messageId }
+        : { type: "react", emoji, position: clampPosition(target.position) },
+    );
+  }
+
   /** Where the film is now, in seconds: the shared state `{position, at}` moved on by the
    * server time elapsed since `at` while playing (server time from the clock offset). */
   livePosition(): number {
     const playback = this.roomState?.playback;
     if (!playback) return 0;
     if (playback.state !== "playing") return playback.position;
-    const serverNow = Date.now() + this.clockSync.offsetMs();
+    const serverNow = this.serverNow();
     // A start is scheduled a little ahead: until `at` the film stands at `position`.
     return Math.min(MAX_POSITION, playback.position + Math.max(0, serverNow - playback.at) / 1000);
   }
@@ -305,6 +455,7 @@ export class RoomClient {
       case "presence":
         if (s !== null) {
           s.members = s.members.filter((m) => m.user_id !== frame.user_id);
+          if (frame.event === "leave") delete s.ready[frame.user_id];
           if (frame.event === "join") {
             s.members.push({ user_id: frame.user_id, name: frame.name, since: Date.now() + this.clockSync.offsetMs() });
           }
@@ -330,6 +481,45 @@ export class RoomClient {
         if (this.sentToken !== null) this.scheduleReauth(this.sentToken);
         break;
       case "error":
+        break;
+      case "ping":
+        ws.send(JSON.stringify({ type: "pong", t0: frame.t0, t1: Date.now() }));
+        break;
+      case "clock":
+        this.serverClock = { rtt: frame.rtt, offset: frame.offset };
+        break;
+      case "ready":
+        if (s !== null) {
+          if (frame.state === "unknown") delete s.ready[frame.user_id];
+          else s.ready[frame.user_id] = frame.state;
+        }
+        break;
+      case "queue":
+        if (s !== null) {
+          if (frame.seq < s.queue.seq) return;
+          const { type, ...queue } = frame;
+          void type;
+          if (queue.media_seq !== s.queue.media_seq) {
+            // A media change: everyone present is loading the new film.
+            s.ready = Object.fromEntries(s.members.map((m) => [m.user_id, "buffering" as const]));
+            this.myReady = null;
+          }
+          s.queue = queue;
+        }
+        break;
+      case "roles":
+        if (s !== null) {
+          if (frame.seq < s.roles.seq) return;
+          s.roles = withoutType(frame);
+        }
+        break;
+      case "moderated":
+        if (s !== null && frame.action === "clear") s.log = new ChatLog();
+        break;
+      case "reaction":
+        if (s !== null) s.reactions = [...s.reactions, withoutType(frame)].slice(-KEEP_REACTIONS);
+        break;
+      case "drift":
         break;
       default:
         return; // a frame type this version does not know
@@ -361,8 +551,18 @@ export class RoomClient {
       control: frame.control,
       user_id: frame.user_id,
       log,
+      queue: frame.queue,
+      ready: readyStates(frame.ready),
+      roles: frame.roles,
+      reactions: frame.reactions.slice(-KEEP_REACTIONS),
     };
     this.welcomed = true;
+    // The server forgot our ready state if our last socket closed: tell it again.
+    const mine = this.myReady;
+    if (mine !== null && mine.media_seq === frame.queue.media_seq && frame.ready[frame.user_id] !== mine.state) {
+      ws.send(JSON.stringify({ type: "ready", state: mine.state, movie_id: frame.queue.movie_id }));
+      this.roomState.ready[frame.user_id] = mine.state;
+    }
     this.attempt = 0;
     this.setStatus("open");
     this.emit(frame);
@@ -483,6 +683,12 @@ export class RoomClient {
     }
   }
 
+  private requireState(): NonNullable<RoomClient["roomState"]> {
+    const s = this.roomState;
+    if (s === null || !this.welcomed) throw new MariaError(0, "not_connected", "The room is not connected right now");
+    return s;
+  }
+
   private rejectConnect(error: MariaError): void {
     this.settle?.reject(error);
     this.settle = null;
@@ -491,6 +697,16 @@ export class RoomClient {
   private emit<E extends ServerFrame | RoomStatusEvent>(event: E): void {
     (this.emitters[event.type] as Emitter<E> | undefined)?.emit(event);
   }
+}
+
+function readyStates(given: WelcomeFrame["ready"]): Record<string, ReadyState> {
+  const states: Record<string, ReadyState> = {};
+  for (const [userId, state] of Object.entries(given)) if (state !== undefined) states[userId] = state;
+  return states;
+}
+
+function clampPosition(position: number): number {
+  return Math.min(MAX_POSITION, Math.max(0, position));
 }
 
 function withoutType<T extends { type: string }>(frame: T): Omit<T, "type"> {

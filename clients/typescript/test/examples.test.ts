@@ -18,7 +18,7 @@ import { createMaria, type Maria } from "@kinoway/maria";
 
 import type { CookieReader } from "../examples/nextjs/lib/session.js";
 import { CookieJar } from "./support/cookieJar.js";
-import { MapStorage, newAccount } from "./support/helpers.js";
+import { MapStorage, newAccount, until } from "./support/helpers.js";
 import { startMaria, type MariaServer } from "./support/server.js";
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -125,6 +125,27 @@ describe("the Next.js guide's code", () => {
     await maria.logout();
     assert.equal((await visit("/account")).status, 307);
     assert.equal(await currentUser({ get: (name) => (name === "maria_access" ? { value: "not.a.token" } : undefined) }), null);
+  });
+
+  test("watchTogether loads the room's film, follows the queue and starts with the room", async () => {
+    const { watchTogether } = await import("../examples/nextjs/lib/watch.js");
+    await maria.register(newAccount("Watcher"));
+    const { data: room } = await maria.api.POST("/api/v1/rooms", { body: { movie_id: 326 } });
+    const loaded: number[] = [];
+    const player = { currentTime: 0, playbackRate: 1, paused: true, play() { this.paused = false; }, pause() { this.paused = true; } };
+    const { room: socket, leave } = await watchTogether(room!.id, player, (id) => loaded.push(id));
+    try {
+      assert.deepEqual(loaded, [326]);
+      socket.queueAdd(435);
+      socket.queueNext();
+      await until("the new film loaded", () => loaded.length === 2);
+      assert.deepEqual(loaded, [326, 435]);
+      socket.setReady("ready");
+      socket.play(0);
+      await until("the player started with the room", () => !player.paused);
+    } finally {
+      leave();
+    }
   });
 
   test("a session Maria refuses: the middleware removes its cookies and sends the visitor away", async () => {
