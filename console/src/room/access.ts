@@ -134,7 +134,7 @@ export function accessSection(room: RoomCtx, info: RoomInfo, onChange: (info: Ro
   const element = h("section", { class: "card access-card", "aria-labelledby": "h-access", hidden: true },
     h("h2", { id: "h-access" }, "Access and invites"),
     h("div", { class: "grid" },
-      h("div", null, h("h3", null, "Who may join"), settings),
+      h("div", null, h("h3", null, "Visibility and capacity"), settings),
       h("div", null, h("h3", null, "Invite links"), create, madeRow),
     ),
     h("h3", null, "Invites"),

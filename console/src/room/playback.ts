@@ -83,16 +83,6 @@ export function playbackSection(room: RoomCtx): PlaybackSection {
   const controlRow = field("Who controls playback", controlMode);
   const controlNote = h("p", { class: "hint" });
 
-  const tick = (): void => {
-    const seconds = player.currentTime;
-    if (seconds > Number(timeline.max)) timeline.max = String(Math.ceil(seconds / HOURS + 1) * HOURS);
-    if (dragging) return;
-    timeline.value = String(Math.floor(seconds));
-    position.textContent = clock(seconds);
-    timeline.setAttribute("aria-valuetext", clock(seconds));
-  };
-  const timer = window.setInterval(tick, TICK_MS);
-  const detach = client.attach(player);
 
   const describe = (state: RoomState): string => {
     const playback = state.playback;
@@ -101,8 +91,25 @@ export function playbackSection(room: RoomCtx): PlaybackSection {
       const who = held.map((id) => room.nameOf(id)).join(", ");
       return held.length ? `Waiting for ${held.length} to be ready… (${who})` : "Waiting for everyone to be ready…";
     }
-    if (playback.state === "playing") return "Playing";
+    if (playback.state === "playing") {
+      const wait = playback.at - client.serverNow();
+      return wait > 0 ? "Starting in a moment…" : "Playing"; // a scheduled start: everyone at `at`
+    }
     return `Paused at ${clock(playback.position)}`;
+  };
+
+  const tick = (): void => {
+    const state = client.state;
+    if (state) {
+      const text = describe(state); // a scheduled start counts down
+      if (roomState.textContent !== text) roomState.textContent = text;
+    }
+    const seconds = player.currentTime;
+    if (seconds > Number(timeline.max)) timeline.max = String(Math.ceil(seconds / HOURS + 1) * HOURS);
+    if (dragging) return;
+    timeline.value = String(Math.floor(seconds));
+    position.textContent = clock(seconds);
+    timeline.setAttribute("aria-valuetext", clock(seconds));
   };
 
   const render = (state: RoomState): void => {
@@ -119,6 +126,9 @@ export function playbackSection(room: RoomCtx): PlaybackSection {
     controlNote.textContent = canControl ? "" : "Only the host and co-hosts control playback in this room.";
     tick();
   };
+
+  const timer = window.setInterval(tick, TICK_MS);
+  const detach = client.attach(player);
 
   return {
     element: h("section", { class: "card player", "aria-labelledby": "h-playback" },

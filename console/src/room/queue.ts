@@ -12,6 +12,7 @@ export function queueSection(room: RoomCtx): Section {
   const { client, ctx } = room;
   const list = h("ol", { class: "queue", "aria-label": "Queue" });
   const current = h("p", { class: "now-playing" });
+  const empty = h("p", { class: "hint" }, "The queue is empty.");
   const note = h("p", { class: "hint" }, "Only the host and co-hosts change the queue in this room.");
 
   const movie = h("input", { type: "number", name: "queue_movie_id", min: 1, max: 2147483647, step: 1, required: true, inputmode: "numeric" });
@@ -46,9 +47,10 @@ export function queueSection(room: RoomCtx): Section {
     const queue = state.queue;
     const items = queue.items;
     current.textContent = queue.index === null ? `Now: movie ${queue.movie_id} (not from the queue)` : `Now: movie ${queue.movie_id}, ${queue.index + 1} of ${items.length}`;
+    empty.hidden = items.length > 0;
+    list.hidden = items.length === 0;
     refill(
       list,
-      items.length === 0 ? h("li", { class: "hint" }, "The queue is empty.") : null,
       items.map((entry, index) => {
         const playing = index === queue.index;
         const label = `movie ${entry.movie_id} (${index + 1})`;
@@ -80,6 +82,7 @@ export function queueSection(room: RoomCtx): Section {
       h("h2", { id: "h-queue" }, "Queue"),
       current,
       list,
+      empty,
       note,
       controls,
     ),
