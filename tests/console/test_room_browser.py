@@ -183,7 +183,7 @@ def test_ready_gate_queue_reactions_and_moderation(browser: Browser, site: Site)
     assert unlabelled_controls(host) == []
     shot(host, "phone-room")
     host.set_viewport_size({"width": 1200, "height": 900})
-    shot(host, "room")
+    shot(host, "room-host")
 
     # Clear the chat: messages go on both pages, the notice says who.
     host.get_by_role("button", name="Clear the chat").click()
