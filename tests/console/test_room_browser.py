@@ -153,8 +153,11 @@ def test_ready_gate_queue_reactions_and_moderation(browser: Browser, site: Site)
     expect(chat_log(host).locator("li .text")).to_have_text(["Hello, Gil"])
 
     # Unmute, then lock: members may not write, the host may.
-    host.get_by_role("button", name="Unmute Guest Gil").click()
+    # By keyboard: the member list re-renders, and focus stays on the same button.
+    host.get_by_role("button", name="Unmute Guest Gil").focus()
+    host.keyboard.press("Enter")
     expect(box).to_be_enabled()
+    expect(host.get_by_role("button", name="Mute Guest Gil")).to_be_focused()
     host.get_by_role("button", name="Lock the chat").click()
     expect(box).to_be_disabled()
     expect(guest.locator(".chat-closed")).to_have_text(
