@@ -48,6 +48,19 @@ export function fill(parent: Element, ...children: (Child | Child[])[]): void {
   append(parent, ...children);
 }
 
+/**
+ * ``fill``, keeping the keyboard focus: if a child with ``data-key`` had it, the new child
+ * with the same key gets it back (lists that re-render while someone tabs through them).
+ */
+export function refill(parent: Element, ...children: (Child | Child[])[]): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && parent.contains(active) ? active.dataset.key : undefined;
+  fill(parent, ...children);
+  if (!key) return;
+  const again = [...parent.querySelectorAll<HTMLElement>("[data-key]")].find((element) => element.dataset.key === key);
+  again?.focus();
+}
+
 /** A labelled control: ``<div class=field><label for=id>…</label> control [hint]</div>``. */
 export function field(
   label: string,

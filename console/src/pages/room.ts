@@ -1,125 +1,144 @@
-// One room, live: members, chat, and play/pause/seek on a timeline (a range input, no real
-// player) that follows the room's one playback state through livePosition().
+// One room, live: playback with the ready gate, the shared queue, reactions, members with
+// their moderation, the chat, and (for the host and co-hosts) access and invites. Opened
+// with `?invite=<token>`, the page first redeems the invite (POST /rooms/{id}/join), then
+// joins; a close that ends the visit (removed, the room full or deleted) is said in words.
 
+import type { RoomState } from "@kinoway/maria";
 import { ok } from "../api";
-import type { Page } from "../context";
-import { button, field, fill, h } from "../dom";
-import { actionForm, errorBox } from "../errors";
-import { clock, when } from "../format";
+import type { Page, View } from "../context";
+import { button, field, h } from "../dom";
+import { errorBox, messageOf } from "../errors";
+import { when } from "../format";
+import { accessSection, accessSummary, type RoomInfo } from "../room/access";
+import { chatSection, moderationText } from "../room/chat";
+import { membersSection } from "../room/members";
+import { playbackSection } from "../room/playback";
+import { queueSection } from "../room/queue";
+import { reactionsSection } from "../room/reactions";
+import { NameBook, type RoomCtx } from "../room/shared";
 
-const HOURS = 3600;
-const TICK_MS = 250;
+/** Why the socket closed for good, in words (close codes and reasons of docs/api.md). */
+export function closedText(code: number | undefined, reason: string | undefined): string | null {
+  const why = reason ?? "";
+  if (code === 4403) {
+    if (why.startsWith("banned")) {
+      const wait = /back in (\d+) s/.exec(why)?.[1];
+      return `You were removed from this room: you may come back ${wait ? `in ${wait} s` : "later"}.`;
+    }
+    if (why.startsWith("kicked")) return "You were removed from this room.";
+    return "This room is private: you need an invite to join it.";
+  }
+  if (code === 4404) return "There is no such room.";
+  if (code === 4409) return "The room is full: try again later.";
+  if (code === 4410) return "The room was deleted.";
+  if (code === 4401) return "You are signed out of the room.";
+  return null;
+}
 
-export const room: Page = async (ctx, user, [encodedId]) => {
+function refused(title: string, failure: unknown): View {
+  return {
+    title,
+    body: [
+      h("p", { class: "error", role: "alert" }, messageOf(failure)),
+      h("p", null, h("a", { href: "/console/rooms" }, "Back to your rooms")),
+    ],
+  };
+}
+
+export const room: Page = async (ctx, user, [encodedId], query) => {
   const id = decodeURIComponent(encodedId ?? "");
-  const info = await ok(ctx.maria.api.GET("/api/v1/rooms/{room_id}", { params: { path: { room_id: id } } }));
+  const path = { room_id: id };
+  const invite = query.get("invite");
+  if (invite) {
+    try {
+      await ok(ctx.maria.api.POST("/api/v1/rooms/{room_id}/join", { params: { path }, body: { invite } }));
+    } catch (failure) {
+      return refused("Could not join the room", failure);
+    }
+    history.replaceState(null, "", `/console/rooms/${encodeURIComponent(id)}`); // redeemed: a reload needs no token
+  }
+  let info: RoomInfo & { title?: string | null };
+  try {
+    info = await ok(ctx.maria.api.GET("/api/v1/rooms/{room_id}", { params: { path } }));
+  } catch (failure) {
+    return refused("Could not open the room", failure);
+  }
+
   const client = ctx.maria.room(id);
+  const names = new NameBook();
+  const alert = errorBox();
+  const removed = h("p", { class: "removed", role: "alert" });
+  const room: RoomCtx = {
+    ctx,
+    client,
+    me: user,
+    roomId: id,
+    nameOf: (userId) => names.nameOf(userId),
+    act: (command) => {
+      alert.textContent = "";
+      try {
+        const result = command();
+        if (result instanceof Promise) result.catch((failure: unknown) => (alert.textContent = messageOf(failure)));
+      } catch (failure) {
+        alert.textContent = messageOf(failure);
+      }
+    },
+  };
 
   const status = h("p", { class: "status", role: "status" }, "Connecting…");
-  const frameError = errorBox();
-  const members = h("ul", { class: "members" });
-  const chat = h("ol", { class: "chat", role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
-  const shown = new Set<string>();
+  const summary = h("span", null, accessSummary(info));
+  const playback = playbackSection(room);
+  const queue = queueSection(room);
+  const reactions = reactionsSection(room);
+  const members = membersSection(room);
+  const chat = chatSection(room);
+  const access = accessSection(room, info, (updated) => (summary.textContent = accessSummary(updated)));
+  const sections = [playback, queue, reactions, members, chat];
 
-  // -- playback --------------------------------------------------------------------------
-  const timeline = h("input", { type: "range", name: "position", min: 0, max: 4 * HOURS, step: 1, value: 0 });
-  // The range announces the time itself (aria-valuetext); this is the same for the eye.
-  const position = h("span", { class: "position", "aria-hidden": "true" }, "0:00");
-  const playPause = button("Play", () => {
-    const state = client.state?.playback.state;
-    if (state === "playing") client.pause(client.livePosition());
-    else client.play(client.livePosition());
-  });
-  const back = button("Back 10 s", () => client.seek(Math.max(0, client.livePosition() - 10)));
-  const forward = button("Forward 30 s", () => client.seek(client.livePosition() + 30));
-  let dragging = false;
-  timeline.addEventListener("pointerdown", () => (dragging = true));
-  timeline.addEventListener("input", () => {
-    dragging = true;
-    position.textContent = clock(Number(timeline.value));
-  });
-  timeline.addEventListener("change", () => {
-    dragging = false;
-    client.seek(Number(timeline.value));
-  });
-  timeline.addEventListener("blur", () => (dragging = false));
-
-  const controlMode = h("select", { name: "control" },
-    h("option", { value: "host" }, "Only the host"),
-    h("option", { value: "everyone" }, "Everyone"),
-  );
-  controlMode.addEventListener("change", () => client.setControl(controlMode.value === "everyone" ? "everyone" : "host"));
-  const controlRow = field("Who controls playback", controlMode);
-  const controlNote = h("p", { class: "hint" });
-
-  const tick = (): void => {
-    const seconds = client.livePosition();
-    if (seconds > Number(timeline.max)) timeline.max = String(Math.ceil(seconds / HOURS + 1) * HOURS);
-    if (!dragging) {
-      timeline.value = String(Math.floor(seconds));
-      position.textContent = clock(seconds);
-      timeline.setAttribute("aria-valuetext", clock(seconds));
-    }
-  };
-
-  const renderState = (): void => {
-    const state = client.state;
+  const render = (): void => {
+    const state: RoomState | null = client.state;
     if (!state) return;
-    const isHost = state.host_id === user.id;
-    const canControl = isHost || state.control === "everyone";
-    for (const control of [playPause, back, forward, timeline]) control.disabled = !canControl;
-    playPause.textContent = state.playback.state === "playing" ? "Pause" : "Play";
-    controlRow.hidden = !isHost;
-    controlMode.value = state.control;
-    controlNote.textContent = canControl ? "" : "Only the host controls playback in this room.";
-    fill(
-      members,
-      state.members.map((member) =>
-        h("li", null, member.name,
-          member.user_id === state.host_id ? h("span", { class: "badge" }, "host") : null,
-          member.user_id === user.id ? h("span", { class: "badge ok" }, "you") : null,
-        ),
-      ),
-    );
-    for (const message of state.messages) {
-      if (shown.has(message.id)) continue;
-      shown.add(message.id);
-      chat.append(
-        h("li", null,
-          h("span", { class: "who" }, message.name), ": ",
-          h("span", { class: "text" }, message.text), " ",
-          h("time", { datetime: new Date(message.timestamp).toISOString() }, new Date(message.timestamp).toLocaleTimeString()),
-        ),
-      );
-      chat.scrollTop = chat.scrollHeight;
-    }
-    tick();
+    names.learn(state);
+    for (const section of sections) section.render(state);
+    access.setAllowed(client.canModerate());
   };
 
+  let mediaSeq: number | null = null;
   const offs = [
-    client.on("welcome", renderState),
-    client.on("presence", renderState),
-    client.on("control", renderState),
-    client.on("playback", renderState),
-    client.on("chat", renderState),
-    client.on("error", (frame) => {
-      frameError.textContent = frame.message;
+    client.on("welcome", () => {
+      mediaSeq = client.state?.queue.media_seq ?? null;
+      playback.reportReady(); // after every (re)join: no real player, so ready unless I said otherwise
+      render();
     }),
-    client.on("status", ({ status: now }) => {
+    client.on("queue", () => {
+      const now = client.state?.queue.media_seq ?? null;
+      if (now !== mediaSeq) {
+        mediaSeq = now;
+        playback.reportReady(); // a new film sets everyone buffering: "load" it at once
+      }
+      render();
+    }),
+    ...(["presence", "control", "playback", "chat", "ready", "roles", "reaction"] as const).map((type) => client.on(type, render)),
+    client.on("moderated", (frame) => {
+      if (client.state) names.learn(client.state);
+      chat.notice(moderationText(frame, (userId) => names.nameOf(userId)));
+      render();
+    }),
+    client.on("error", (frame) => {
+      alert.textContent = frame.message;
+    }),
+    client.on("status", ({ status: now, code, reason }) => {
       status.textContent = { connecting: "Connecting…", open: "Connected", reconnecting: "Reconnecting…", closed: "Disconnected" }[now];
-      if (now === "closed") ctx.recheck();
+      if (now !== "closed") return;
+      const why = closedText(code, reason);
+      if (why) {
+        removed.textContent = why;
+        grid.inert = true;
+        grid.classList.add("ended");
+      }
+      ctx.recheck();
     }),
   ];
-  const timer = window.setInterval(tick, TICK_MS);
-
-  const text = h("input", { name: "text", maxlength: 1000, autocomplete: "off", required: true });
-  const send = actionForm("Send a chat message", [field("Message", text)], "Send", async () => {
-    if (!text.value.trim()) throw new Error("Write a message first.");
-    frameError.textContent = "";
-    client.chat(text.value);
-    text.value = "";
-    text.focus();
-  });
 
   const roomIdField = h("input", { readonly: true, name: "room_id", value: id });
   const copyId = button("Copy the room id", () => {
@@ -127,32 +146,32 @@ export const room: Page = async (ctx, user, [encodedId]) => {
     void navigator.clipboard?.writeText(id).then(() => ctx.notice("Room id copied."), () => undefined);
   });
 
-  client.connect().then(renderState, () => {
-    status.textContent = "Could not join the room.";
+  const grid = h("div", { class: "room" },
+    playback.element,
+    members.element,
+    queue.element,
+    reactions.element,
+    chat.element,
+    access.element,
+  );
+
+  client.connect().then(render, (failure: unknown) => {
+    if (!removed.textContent) status.textContent = `Could not join the room: ${messageOf(failure)}`;
   });
 
   return {
     title: info.title ?? `Room for movie ${info.movie_id}`,
     body: [
-      h("p", null, `Movie ${info.movie_id} · created ${when(info.created_at)}`),
+      h("p", null, `Movie ${info.movie_id} · created ${when(info.created_at)} · `, summary),
       h("div", { class: "toolbar" }, field("Room id", roomIdField), h("div", { class: "actions" }, copyId)),
       status,
-      h("div", { class: "room" },
-        h("section", { class: "card player", "aria-labelledby": "h-playback" },
-          h("h2", { id: "h-playback" }, "Playback"),
-          field("Position", timeline),
-          position,
-          h("div", { class: "actions" }, back, playPause, forward),
-          controlRow,
-          controlNote,
-        ),
-        h("section", { class: "card", "aria-labelledby": "h-members" }, h("h2", { id: "h-members" }, "Members"), members),
-        h("section", { class: "card chat-card", "aria-labelledby": "h-chat" }, h("h2", { id: "h-chat" }, "Chat"), chat, send, frameError),
-      ),
+      removed,
+      alert,
+      grid,
     ],
     dispose: () => {
-      window.clearInterval(timer);
       for (const off of offs) off();
+      playback.dispose();
       client.close();
     },
   };
