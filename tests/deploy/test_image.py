@@ -42,9 +42,9 @@ def can_confine() -> str | None:
     """Why a read-only mount namespace cannot be made here, or None."""
     if shutil.which("unshare") is None:
         return "unshare (util-linux) is not installed"
-    here = Path(__file__).resolve().parent / ".read-only-probe"
+    # The root itself: a checkout under /tmp (a CI clone may be one) stays writable inside.
     probe = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", CONFINE, "sh", "sh", "-c", f"touch {here}"],
+        ["unshare", "--mount", "sh", "-c", CONFINE, "sh", "sh", "-c", "touch /.read-only-probe"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -7,7 +7,10 @@
  *   together; a start already past seeks to the live position and plays.
  * - Drift, as Jellyfin's SyncPlay corrects it: the player's position is reported every 2 s
  *   while playing; a `drift` of 0.4 s or more is a seek to the live position, a smaller one
- *   a rate nudge of `1 - delta / 2` for 2 s (nobody hears 5 %), then rate 1 again.
+ *   a rate nudge of `1 - delta / 2` for 2 s (which makes up exactly `delta`; nobody hears
+ *   5 %), then rate 1 again and a fresh report. While a nudge runs, nothing is reported and
+ *   smaller drifts are not acted on (they only say what the nudge is making up already):
+ *   re-aiming it at every report would shrink it each time and never finish.
  * - Ready gate: a player that emits media events (an `HTMLMediaElement`) reports
  *   `buffering` on `waiting` and `ready` on `canplay`.
  */
@@ -55,7 +58,7 @@ export function attachPlayer(room: RoomClient, player: RoomPlayer, options: Atta
     if (Math.abs(player.currentTime - seconds) > SNAP_S) player.currentTime = seconds;
   };
   const report = (): void => {
-    if (room.state?.playback.state !== "playing" || player.paused || start !== null) return;
+    if (room.state?.playback.state !== "playing" || player.paused || start !== null || nudge !== null) return;
     try {
       room.reportPosition(player.currentTime);
     } catch {
@@ -100,7 +103,7 @@ export function attachPlayer(room: RoomClient, player: RoomPlayer, options: Atta
         report();
         return;
       }
-      if (nudge !== null) clearTimeout(nudge);
+      if (nudge !== null) return; // being made up already
       player.playbackRate = 1 - frame.delta / 2;
       nudge = setTimeout(() => {
         nudge = null;
