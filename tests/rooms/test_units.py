@@ -185,6 +185,38 @@ async def test_a_reader_that_falls_too_far_behind_is_closed() -> None:
     await conn.stop()
 
 
+async def test_an_idle_writer_keeps_no_frame_it_sent() -> None:
+    """The welcome is the writer's last batch on an idle socket: once sent, it is freed."""
+    import asyncio
+    import gc
+    import weakref
+
+    from maria.rooms.conn import Conn
+
+    class Text(str):  # a str that can be watched
+        pass
+
+    sent: list[int] = []
+
+    async def send(frames: list[str]) -> None:
+        sent.append(len(frames))
+
+    async def close(code: int, reason: str) -> None:
+        return None
+
+    conn = Conn(room_id="r", user_id="u", name="U", sid="s", exp=0, send=send, close=close)
+    welcome = Text('{"type":"welcome"}')
+    watched = weakref.ref(welcome)
+    conn.start(welcome)
+    del welcome
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sent == [1]
+    gc.collect()
+    assert watched() is None, "the idle writer still holds the welcome"
+    await conn.stop()
+
+
 async def test_idle_sockets_are_written_directly_once_per_loop_pass_and_in_order() -> None:
     import asyncio
 

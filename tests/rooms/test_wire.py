@@ -36,6 +36,19 @@ def parse_all(data: bytes) -> list[Frame]:
     return frames
 
 
+def test_a_welcome_is_framed_but_not_kept() -> None:
+    """Shared frames are cached for their many receivers; a welcome has one."""
+    welcome = '{"type":"welcome","room":{"id":"r-%d"}}'
+    chat = '{"type":"chat","text":"shared %d"}'
+    before = wire._shared.cache_info().currsize
+    for i in range(5):
+        assert parse_all(wire.frame(welcome % i))[0].data == (welcome % i).encode()
+    assert wire._shared.cache_info().currsize == before
+    for i in range(5):
+        wire.frame(chat % i)
+    assert wire._shared.cache_info().currsize == before + 5
+
+
 def test_frames_parse_back_to_their_texts() -> None:
     frames = parse_all(b"".join(wire.frame(t) for t in TEXTS))
     assert [f.data.decode() for f in frames] == TEXTS

@@ -172,6 +172,9 @@ class Conn:
                 while self._outbox:
                     batch, self._outbox = self._outbox, []
                     await self._send(batch)
+                    # Not kept while idle: later frames of an idle socket go by ``flush``,
+                    # so the last batch (the welcome, KiBs) would stay for the socket's life.
+                    del batch
                 if self.closing is not None:
                     await self._close(*self.closing)
                     return

@@ -34,6 +34,9 @@ from maria.rooms.conn import SendFrames, WriteNow
 
 EXTENSION = "maria.websocket.frames"
 SHARED_UP_TO = 8 * 1024  # chat and presence frames are shared; a welcome is one member's
+# A welcome (one member's, up to a few KiB in a room of a hundred) is never cached: in the
+# cache it would stay, text and bytes, long after its one send (the cache holds 2,048).
+UNSHARED_PREFIX = '{"type":"welcome"'
 MAX_WRITE = 256 * 1024  # bytes per write, so uvicorn's flow control can pause a slow reader
 
 
@@ -46,7 +49,9 @@ _shared = functools.lru_cache(maxsize=2048)(_serialize)
 
 def frame(text: str) -> bytes:
     """The bytes of a text frame carrying ``text``, built once for all receivers."""
-    return _shared(text) if len(text) <= SHARED_UP_TO else _serialize(text)
+    if len(text) > SHARED_UP_TO or text.startswith(UNSHARED_PREFIX):
+        return _serialize(text)
+    return _shared(text)
 
 
 def chunks(texts: list[str]) -> Iterator[tuple[bytes, int]]:
