@@ -24,7 +24,7 @@ from tests.support.app import client_of, make_settings, running
 from tests.support.mail import PUBLIC_URL, MailSink
 from tests.support.services import (
     POSTGRES_URL,
-    REDIS_URL,
+    flushed_redis,
     need_service,
     pg,
     plain_pg,
@@ -73,13 +73,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis, emptied before the test (tests use their own DB index)."""
-    url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    yield url
+    yield flushed_redis()
 
 
 # -- the app --------------------------------------------------------------------------

@@ -43,8 +43,10 @@ def can_confine() -> str | None:
     if shutil.which("unshare") is None:
         return "unshare (util-linux) is not installed"
     # The root itself: a checkout under /tmp (a CI clone may be one) stays writable inside.
+    # Where the root is writable after all, the probe file is removed again.
+    touch = "touch /.read-only-probe && rm /.read-only-probe"
     probe = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", CONFINE, "sh", "sh", "-c", "touch /.read-only-probe"],
+        ["unshare", "--mount", "sh", "-c", CONFINE, "sh", "sh", "-c", touch],
         capture_output=True,
         text=True,
         timeout=30,

@@ -21,14 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from tests.support.api import PASSWORD, TEST_SECRET, assert_error, bearer
 from tests.support.deploy import compose, dockerfile_stages, service_env
 from tests.support.nginx import Nginx
 from tests.support.rooms import Peer
 from tests.support.servers import MARIA, Server, converge, maria_env
-from tests.support.services import REDIS_URL, fresh_postgres, need_service
+from tests.support.services import flushed_redis, fresh_postgres
 
 ME = "/api/v1/users/me"
 AUTH = "/api/v1/auth"
@@ -61,8 +60,7 @@ class Fleet:
 def start_fleet(stack: ExitStack, tmp: Path) -> Fleet:
     """Postgres (a fresh database), Redis, the migration, two instances and nginx, as
     compose.yaml starts them."""
-    redis_url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
-    redis.Redis.from_url(redis_url).flushdb()
+    redis_url = flushed_redis()
     database = stack.enter_context(fresh_postgres("maria_fleet"))
     spec = compose({"MARIA_SECRET_KEY": TEST_SECRET, "POSTGRES_PASSWORD": "unused-here"})
     services = spec["services"]

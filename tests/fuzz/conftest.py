@@ -12,17 +12,12 @@ import pytest
 from tests.fuzz.account import Account
 from tests.support.api import PASSWORD, TEST_SECRET
 from tests.support.servers import CHEAP_HASHING, MARIA, Server, maria_env, started
-from tests.support.services import REDIS_URL, fresh_postgres, need_service
+from tests.support.services import flushed_redis, fresh_postgres
 
 
 @pytest.fixture(scope="package")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    redis_url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    client.close()
+    redis_url = flushed_redis()
     tmp = tmp_path_factory.mktemp("fuzz")
     with ExitStack() as stack:
         env = maria_env(

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.support.api import bearer
 from tests.support.rooms import Api, Peer, server_env
 from tests.support.servers import Server, started
-from tests.support.services import fresh_postgres
+from tests.support.services import flushed_redis, fresh_postgres
 
 Pair = tuple[Server, Server]
 FORBIDDEN, FULL = 4403, 4409
@@ -24,14 +24,7 @@ FORBIDDEN, FULL = 4403, 4409
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    from tests.support.services import REDIS_URL, need_service
-
-    redis_url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    client.close()
+    redis_url = flushed_redis()
     tmp = tmp_path_factory.mktemp("moderation-redis")
     with ExitStack() as stack:
         database = stack.enter_context(fresh_postgres())

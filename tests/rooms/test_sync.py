@@ -19,7 +19,7 @@ from tests.support.api import register
 from tests.support.lists import Lists
 from tests.support.rooms import WAIT, Api, Peer, server_env
 from tests.support.servers import Server, started
-from tests.support.services import fresh_postgres
+from tests.support.services import flushed_redis, fresh_postgres
 
 LONG_TIMEOUT = "60"  # the ready gate's timeout: long, so that only the gate starts a play
 ADDRESSES = itertools.count(1)  # each user registers from an address of their own
@@ -56,14 +56,7 @@ def setup(
             env = server_env(tmp / "data", MARIA_ROOM_READY_TIMEOUT=LONG_TIMEOUT)
             yield Setup([started(stack, "sync-one", env, tmp)])
             return
-        from tests.support.services import REDIS_URL, need_service
-
-        redis_url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        client.flushdb()
-        client.close()
+        redis_url = flushed_redis()
         env = server_env(
             tmp / "data",
             MARIA_DATABASE_URL=stack.enter_context(fresh_postgres()),

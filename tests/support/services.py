@@ -32,6 +32,17 @@ def need_service(name: str, value: str | None) -> str:
     pytest.skip(reason)
 
 
+def flushed_redis() -> str:
+    """The test Redis's URL, its database emptied first (skips without one)."""
+    url = need_service("MARIA_TEST_REDIS_URL", REDIS_URL)
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
 async def pg(url: str, *statements: str) -> None:
     """Run statements on a Postgres server (asyncpg, outside Maria)."""
     import asyncpg
